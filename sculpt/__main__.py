@@ -1,0 +1,3 @@
+from sculpt.cli import main
+
+raise SystemExit(main())

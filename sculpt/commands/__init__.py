@@ -1,0 +1,1 @@
+"""One module per ``sculpt`` sub-command; each exposes ``register(subparsers)``."""

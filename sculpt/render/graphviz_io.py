@@ -1,0 +1,63 @@
+"""Write a graphviz graph: always the ``.gv`` source, and rendered files when a renderer exists."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import graphviz
+
+INSTALL_HINT = ("graphviz 'dot' not found: wrote the .gv source only "
+                "(install: apt-get install graphviz | brew install graphviz | pip install 'sculpt[render]')")
+
+
+def dot_available() -> bool:
+    """True when a graphviz renderer is present (system ``dot`` or the bundled pygraphviz)."""
+    if shutil.which("dot"):
+        return True
+    try:
+        import pygraphviz  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def save_graph(graph: graphviz.Digraph | graphviz.Graph, stem: str | Path,
+               formats: tuple[str, ...] = ("svg", "png")) -> tuple[list[Path], str | None]:
+    """Write ``stem.gv`` and, when possible, ``stem.<fmt>`` for each format.
+
+    Returns the written paths and a one-line note when rendering was skipped (else None).
+    Files are written to a temporary name first and moved into place, so an interrupted call
+    never leaves a half-written drawing behind.
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    source = stem.with_suffix(".gv")
+    _atomic_write_bytes(source, graph.source.encode())
+    written = [source]
+    if not formats:
+        return written, None
+    if shutil.which("dot"):
+        for fmt in formats:
+            data = graph.pipe(format=fmt)
+            target = stem.with_suffix(f".{fmt}")
+            _atomic_write_bytes(target, data)
+            written.append(target)
+        return written, None
+    try:
+        import pygraphviz
+    except ImportError:
+        return written, INSTALL_HINT
+    agraph = pygraphviz.AGraph(string=graph.source)
+    for fmt in formats:
+        target = stem.with_suffix(f".{fmt}")
+        tmp = target.with_name(target.name + ".part")
+        agraph.draw(str(tmp), prog="dot", format=fmt)
+        tmp.replace(target)
+        written.append(target)
+    return written, None
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
