@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"sculpt {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `sculpt catalog list | head`: the reader went away; that is not an error of ours.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
