@@ -1,0 +1,223 @@
+"""Detected modules against the true structure: the paper's success criteria and graded scores.
+
+The paper judged its figures by eye; spec 5.8 gives criteria that reproduce Figures 7, 8 and 12b
+exactly from the stored networks. Each is a named function over plain data: a detection (a
+:class:`sculpt.detect.Detection`, its ``to_dict()``, or a record of the reference
+``detection_exemplar.jsonl``) and groups of input or output indices given as lists of ints.
+
+Vocabulary used by every criterion:
+
+* a group of units *lies in one module* when all its units survived and share one module id;
+* groups are *split* when each lies in one module and no two groups share a module.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sculpt.errors import SculptError
+
+Groups = Sequence[Sequence[int]]
+
+
+def _layer_records(detection) -> list[dict]:
+    if isinstance(detection, dict):
+        return detection["layers"]
+    return [r.to_dict() for r in detection.layers]
+
+
+def _num_modules(detection) -> int:
+    if isinstance(detection, dict):
+        return int(detection.get("num_modules", len(detection["modules"])))
+    return detection.num_modules
+
+
+def unit_modules(detection, layer: int) -> dict[int, int]:
+    """Original unit index -> module id for the kept units of ``layer`` (-1 = output layer)."""
+    records = _layer_records(detection)
+    record = records[layer]
+    return dict(zip(record["units"], record["labels_after_merge"]))
+
+
+def group_module(detection, layer: int, group: Sequence[int]) -> int | None:
+    """The module holding every unit of ``group`` in ``layer``; None if they are not all in one."""
+    lookup = unit_modules(detection, layer)
+    ids = {lookup.get(int(u)) for u in group}
+    if len(ids) != 1 or None in ids:
+        return None
+    return ids.pop()
+
+
+def groups_split(detection, layer: int, groups: Groups) -> bool:
+    """True when every group lies in one module and the groups' modules are all different."""
+    ids = [group_module(detection, layer, g) for g in groups]
+    return None not in ids and len(set(ids)) == len(ids)
+
+
+def inputs_split(detection, input_groups: Groups) -> bool:
+    """The input groups are split (layer 0)."""
+    return groups_split(detection, 0, input_groups)
+
+
+def outputs_split(detection, output_groups: Groups) -> bool:
+    """The output groups are split (output layer)."""
+    return groups_split(detection, -1, output_groups)
+
+
+def input_separable_success(detection, input_groups: Groups, output_groups: Groups) -> bool:
+    """Fig. 7, input separable [4,2,4]: one module per input group, outputs follow their inputs.
+
+    ``output_groups[i]`` are the outputs computed from ``input_groups[i]``. Success: exactly
+    ``len(input_groups)`` modules, the input groups split, and each output group in the module
+    of its input group.
+    """
+    if len(input_groups) != len(output_groups):
+        raise SculptError("input_separable_success needs one output group per input group")
+    if _num_modules(detection) != len(input_groups) or not inputs_split(detection, input_groups):
+        return False
+    return all(group_module(detection, -1, out) == group_module(detection, 0, inp)
+               for inp, out in zip(input_groups, output_groups))
+
+
+def reused_success(detection, output_groups: Groups, n_modules: int = 3) -> bool:
+    """Fig. 7 reused [4,1,2,16] and Fig. 8: even outputs share one module, odd outputs another,
+    and there are exactly ``n_modules`` (3) modules in total."""
+    return outputs_split(detection, output_groups) and _num_modules(detection) == n_modules
+
+
+def separable_reused_success(detection, input_groups: Groups) -> bool:
+    """Fig. 7, both [6,3,3,3]: the inputs split into their groups ({0,1}, {2,3}, {4,5})."""
+    return inputs_split(detection, input_groups)
+
+
+def non_modular_success(detection) -> bool:
+    """Fig. 7, none [4,1,4]: a single module."""
+    return _num_modules(detection) == 1
+
+
+def overlap_input_separability(detection, input_groups: Groups) -> bool:
+    """Fig. 10 input separability: specific-A, shared and specific-B inputs (the non-empty ones,
+    given as ``input_groups``) each lie in one module, all distinct. With a single group (overlap
+    4, every input shared) this says all inputs lie in one module."""
+    return inputs_split(detection, input_groups)
+
+
+def overlap_output_subfunctions(detection, output_groups: Groups) -> bool:
+    """Fig. 10 output sub-functions: even outputs share one module, odd outputs another."""
+    return outputs_split(detection, output_groups)
+
+
+def overlap_hidden_separability(detection, output_groups: Groups) -> bool:
+    """Fig. 10 hidden-unit separability: the output criterion holds and every kept hidden unit
+    belongs to one of the output groups' modules."""
+    if not outputs_split(detection, output_groups):
+        return False
+    allowed = {group_module(detection, -1, g) for g in output_groups}
+    records = _layer_records(detection)
+    return all(set(r["labels_after_merge"]) <= allowed for r in records[1:-1])
+
+
+def hierarchical_exact(detection, input_groups: Groups, output_groups: Groups,
+                       hidden_layers: int) -> bool:
+    """Fig. 12b: the exact hierarchy the network's depth allows.
+
+    Two hidden layers (or fewer): the input groups split and exactly 3 modules. Three or more:
+    the input groups split, the output groups split, and exactly 5 modules.
+    """
+    if not inputs_split(detection, input_groups):
+        return False
+    if hidden_layers <= 2:
+        return _num_modules(detection) == 3
+    return outputs_split(detection, output_groups) and _num_modules(detection) == 5
+
+
+# The paper's named success criteria (spec 5.8), by the name compare() reports them under.
+CRITERIA = {
+    "input_separable_success": input_separable_success,
+    "reused_success": reused_success,
+    "separable_reused_success": separable_reused_success,
+    "non_modular_success": non_modular_success,
+    "overlap_input_separability": overlap_input_separability,
+    "overlap_output_subfunctions": overlap_output_subfunctions,
+    "overlap_hidden_separability": overlap_hidden_separability,
+    "hierarchical_exact": hierarchical_exact,
+}
+
+
+def _catalog_criteria(name: str, structure, hidden_layers: int | None) -> dict:
+    """The named criteria that apply to a catalog task, evaluated lazily by :func:`compare`."""
+    inp, out, support = structure.input_groups, structure.output_groups, structure.output_support_groups
+    if name == "input-separable":
+        return {"input_separable_success": lambda d: input_separable_success(d, inp, support)}
+    if name == "reused" or name.startswith("reuse-use"):
+        return {"reused_success": lambda d: reused_success(d, out)}
+    if name == "separable-reused":
+        return {"separable_reused_success": lambda d: separable_reused_success(d, inp)}
+    if name == "non-modular":
+        return {"non_modular_success": non_modular_success}
+    if name.startswith("overlap"):
+        return {"overlap_input_separability": lambda d: overlap_input_separability(d, inp),
+                "overlap_output_subfunctions": lambda d: overlap_output_subfunctions(d, out),
+                "overlap_hidden_separability": lambda d: overlap_hidden_separability(d, out)}
+    if name.startswith("hierarchical") and hidden_layers is not None:
+        return {"hierarchical_exact": lambda d: hierarchical_exact(d, inp, out, hidden_layers)}
+    return {}
+
+
+def _partition_labels(n: int, groups: Groups) -> list[int]:
+    labels = [-1] * n
+    for g, group in enumerate(groups):
+        for i in group:
+            labels[int(i)] = g
+    return labels
+
+
+def _detected_labels(detection, layer: int, n: int) -> list[int]:
+    """Module id per unit; removed units get their own negative label (a singleton cluster)."""
+    lookup = unit_modules(detection, layer)
+    return [lookup.get(i, -1 - i) for i in range(n)]
+
+
+def compare(detection, structure, *, name: str | None = None, hidden_layers: int | None = None,
+            expected_modules: int | None = None) -> dict:
+    """Graded agreement between detected modules and the true structure of the task.
+
+    Parameters
+    ----------
+    detection : Detection or dict
+    structure : functiongraphs.Structure
+    name : str, optional
+        Catalog name of the task (e.g. "reused", "overlap3-use4"): adds the paper's named
+        criteria that apply to it.
+    hidden_layers : int, optional
+        Hidden layers of the network (needed by the hierarchical criterion).
+    expected_modules : int, optional
+        The module count a perfect detection gives; reported next to the detected count.
+
+    Returns
+    -------
+    dict
+        ``input_ari`` / ``output_ari`` (adjusted Rand index of the input / output unit partition
+        against ``structure.input_groups`` / ``structure.output_groups``; removed units count as
+        singletons), ``inputs_split``, ``outputs_split``, ``num_modules``, ``expected_modules``,
+        ``module_count_error`` and ``criteria`` (name -> bool).
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    n_in, n_out = structure.n_inputs, structure.n_outputs
+    true_in = _partition_labels(n_in, structure.input_groups)
+    true_out = _partition_labels(n_out, structure.output_groups)
+    found_in = _detected_labels(detection, 0, n_in)
+    found_out = _detected_labels(detection, -1, n_out)
+    n_modules = _num_modules(detection)
+    criteria = {key: bool(fn(detection))
+                for key, fn in _catalog_criteria(name or "", structure, hidden_layers).items()}
+    return {
+        "input_ari": float(adjusted_rand_score(true_in, found_in)),
+        "output_ari": float(adjusted_rand_score(true_out, found_out)),
+        "inputs_split": inputs_split(detection, structure.input_groups),
+        "outputs_split": outputs_split(detection, structure.output_groups),
+        "num_modules": n_modules,
+        "expected_modules": expected_modules,
+        "module_count_error": None if expected_modules is None else n_modules - expected_modules,
+        "criteria": criteria,
+    }

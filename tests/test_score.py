@@ -1,0 +1,102 @@
+"""Success criteria (spec 5.8) and graded scores of sculpt.score."""
+from __future__ import annotations
+
+import pytest
+
+from functiongraphs.structure_types import Structure
+from sculpt import score
+from sculpt.detect import detect_modules
+from sculpt.reference import load_exemplar_detections
+
+
+def fake(layers: list[dict[int, int]], num_modules: int | None = None) -> dict:
+    """A detection in reference-record form from {unit: module} per layer."""
+    recs = [{"units": sorted(l), "labels_after_merge": [l[u] for u in sorted(l)]} for l in layers]
+    ids = {m for l in layers for m in l.values()}
+    return {"layers": recs, "num_modules": len(ids) if num_modules is None else num_modules,
+            "modules": [{"id": i} for i in sorted(ids)]}
+
+
+SEPARABLE = fake([{0: 0, 1: 0, 2: 1, 3: 1}, {5: 0, 9: 1}, {0: 0, 1: 0, 2: 1, 3: 1}])
+
+
+def test_input_separable_success_needs_outputs_in_their_inputs_module():
+    groups = [[0, 1], [2, 3]]
+    assert score.input_separable_success(SEPARABLE, groups, groups)
+    swapped = fake([{0: 0, 1: 0, 2: 1, 3: 1}, {5: 0, 9: 1}, {0: 1, 1: 1, 2: 0, 3: 0}])
+    assert not score.input_separable_success(swapped, groups, groups)
+    three = fake([{0: 0, 1: 0, 2: 1, 3: 1}, {5: 2, 9: 1}, {0: 0, 1: 0, 2: 1, 3: 1}])
+    assert not score.input_separable_success(three, groups, groups)
+
+
+def test_groups_must_survive_and_be_distinct():
+    removed = fake([{0: 0, 2: 1, 3: 1}, {5: 0}, {0: 0}])
+    assert score.group_module(removed, 0, [0, 1]) is None
+    assert not score.inputs_split(removed, [[0, 1], [2, 3]])
+    merged = fake([{0: 0, 1: 0, 2: 0, 3: 0}, {5: 0}, {0: 0}])
+    assert not score.inputs_split(merged, [[0, 1], [2, 3]])
+    assert score.inputs_split(merged, [[0, 1, 2, 3]])
+
+
+def test_reused_and_overlap_criteria():
+    even_odd = [[0, 2], [1, 3]]
+    reused = fake([{0: 0, 1: 0, 2: 0, 3: 0}, {4: 1, 7: 2}, {0: 1, 1: 2, 2: 1, 3: 2}])
+    assert score.reused_success(reused, even_odd)
+    assert not score.reused_success(reused, even_odd, n_modules=5)
+    assert score.overlap_output_subfunctions(reused, even_odd)
+    # the input-layer module 0 is not one of the output modules
+    assert score.overlap_hidden_separability(reused, even_odd)
+    stray = fake([{0: 0, 1: 0}, {4: 1, 7: 0}, {0: 1, 1: 2}])
+    assert not score.overlap_hidden_separability(stray, [[0], [1]])
+    assert score.non_modular_success(fake([{0: 0}, {1: 0}, {0: 0}]))
+
+
+def test_hierarchical_exact_depends_on_depth():
+    inputs, outputs = [[0, 1], [2, 3]], [[0], [1]]
+    three = fake([{0: 0, 1: 0, 2: 1, 3: 1}, {1: 2}, {0: 2, 1: 2}])
+    assert score.hierarchical_exact(three, inputs, outputs, hidden_layers=2)
+    assert not score.hierarchical_exact(three, inputs, outputs, hidden_layers=3)
+    five = fake([{0: 0, 1: 0, 2: 1, 3: 1}, {1: 2}, {0: 3, 1: 4}])
+    assert score.hierarchical_exact(five, inputs, outputs, hidden_layers=3)
+
+
+def test_criteria_accept_reference_records_and_detections_alike(reference_dir):
+    ref = load_exemplar_detections(reference_dir)["net0000"]
+    groups = [[0, 1], [2, 3]]
+    assert score.input_separable_success(ref, groups, groups)
+    from sculpt.reference import load_network
+
+    d = detect_modules(load_network("net0000", reference_dir).masks)
+    assert score.input_separable_success(d, groups, groups)
+    assert score.unit_modules(d, 0) == score.unit_modules(ref, 0) == {0: 1, 1: 1, 2: 0, 3: 0}
+
+
+def test_compare_graded_scores():
+    structure = Structure(n_inputs=4, n_outputs=4, input_groups=((0, 1), (2, 3)),
+                          output_groups=((0,), (1,), (2,), (3,)),
+                          output_support_groups=((0, 1), (2, 3)))
+    out = score.compare(SEPARABLE, structure, name="input-separable", expected_modules=2)
+    assert out["input_ari"] == pytest.approx(1.0)
+    assert out["output_ari"] == pytest.approx(0.0)  # 4 singleton functions vs 2 output modules
+    assert out["inputs_split"] and not out["outputs_split"]
+    assert out["num_modules"] == 2 and out["module_count_error"] == 0
+    assert out["criteria"] == {"input_separable_success": True}
+    one = fake([{0: 0, 1: 0, 2: 0, 3: 0}, {1: 0}, {0: 0, 1: 0, 2: 0, 3: 0}])
+    out = score.compare(one, structure, name="input-separable", expected_modules=2)
+    assert out["input_ari"] == pytest.approx(0.0) and out["module_count_error"] == -1
+    assert out["criteria"] == {"input_separable_success": False}
+
+
+def test_compare_names_the_criteria_of_each_catalog_family():
+    s = Structure(n_inputs=4, n_outputs=4, input_groups=((0, 1, 2, 3),),
+                  output_groups=((0, 2), (1, 3)), output_support_groups=((0, 1, 2, 3),))
+    reused = fake([{0: 0, 1: 0, 2: 0, 3: 0}, {4: 1, 7: 2}, {0: 1, 1: 2, 2: 1, 3: 2}])
+    assert score.compare(reused, s, name="reuse-use2")["criteria"] == {"reused_success": True}
+    assert set(score.compare(reused, s, name="overlap4-use2")["criteria"]) == {
+        "overlap_input_separability", "overlap_output_subfunctions", "overlap_hidden_separability"}
+    assert score.compare(reused, s, name="hierarchical-use2", hidden_layers=2)["criteria"] == {
+        "hierarchical_exact": True}  # 1 input group, 3 modules
+    assert score.compare(reused, s)["criteria"] == {}
+    for name in ("input-separable", "reused", "separable-reused", "non-modular", "overlap1-use4",
+                 "hierarchical-use8"):
+        assert set(score.compare(reused, s, name=name, hidden_layers=3)["criteria"]) <= set(score.CRITERIA)
