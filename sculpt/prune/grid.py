@@ -1,0 +1,348 @@
+"""The (p_u, p_e) grid as stacks of networks, and the single (p_u, p_e) trial.
+
+Spec sections 3.1, 4.1 and 4.4. Flow for one (task, arch, seed):
+
+1. One dense network is trained (seed -> init). The paper retrains the dense net with the same
+   seed for every p_u run, which gives the same dense network each time, so every grid member
+   starts from this one dense network.
+2. Unit pruning for all p_u values at once: a stack of len(p_u) members.
+3. Each unit-pruned member is retrained once (spec 4.1), then copied len(p_e) times: edge pruning
+   for every (p_u, p_e) pair at once, a stack of len(p_u) * len(p_e) members (member
+   ``i_u * len(p_e) + i_e``). Stopped members idle in the stack until the last one stops.
+4. The sparsest accepted network is kept. Tie-break (the paper's notebook, spec 4.4): scan p_e in
+   decreasing order, p_u in decreasing order inside, and keep the first with the fewest weights.
+
+Fix of bug 11.1.1 (default, ``save_unchecked=False``): a network is only ever kept or used as a
+rewind point if it reached the threshold. If the retrained unit-pruned net fails, edge pruning
+starts from the accepted unit-pruned net it came from; if no network of the grid ever passed,
+``prune_grid`` raises. ``save_unchecked=True`` reproduces the paper: the retrained unit-pruned
+net (and the dense net when no unit step was accepted) count as accepted without a check.
+
+Random streams: one generator (derived from ``seed``) drives every shuffle and noise draw, in a
+fixed order, so the same configuration gives bit-identical masks. Members of one stack share
+each draw (one slice per member), so results depend on the stack layout (``members_per_stack``).
+"""
+from __future__ import annotations
+
+import math
+import sys
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from sculpt.errors import ConfigError, SculptError
+from sculpt.nets import MaskedMLP, PrunedNet, validate_arch
+from sculpt.prune.driver import StageLog, run_stage
+from sculpt.prune.edge import EdgeStage
+from sculpt.prune.schedule import HalvingSchedule
+from sculpt.prune.threads import single_threaded_for_small_nets
+from sculpt.prune.unit import UnitStage
+from sculpt.train import evaluate, train
+
+DEFAULT_P_U = tuple(float(p) for p in range(5, 75, 5))
+DEFAULT_P_E = (2.5, 2.0, 1.5, 1.0, 0.5)
+
+
+def check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold) -> list[int]:
+    """Refuse impossible settings up front; returns the architecture as a list of ints.
+
+    Raises
+    ------
+    ConfigError
+    """
+    arch = validate_arch(arch)
+    if arch[0] != task.n_inputs:
+        raise ConfigError(f"arch {arch} starts with {arch[0]} inputs but task {task.name!r} has {task.n_inputs}")
+    if arch[-1] != task.n_outputs:
+        raise ConfigError(f"arch {arch} ends with {arch[-1]} outputs but task {task.name!r} has {task.n_outputs}")
+    for name, rates in (("p_u", p_u), ("p_e", p_e)):
+        if len(rates) == 0:
+            raise ConfigError(f"{name} needs at least one pruning rate")
+        for r in rates:
+            if not (isinstance(r, (int, float, np.number)) and 0 < r < 100):
+                raise ConfigError(f"{name} rates are percentages in (0, 100), got {r!r}")
+        if len(set(float(r) for r in rates)) != len(rates):
+            raise ConfigError(f"{name} lists a rate twice: {list(rates)}")
+    if not (isinstance(accuracy_threshold, (int, float, np.number)) and 0 <= accuracy_threshold <= 100):
+        raise ConfigError(f"accuracy_threshold is a percentage in [0, 100], got {accuracy_threshold!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+        raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
+    return arch
+
+
+def _derived_seed(seed: int, stream: int) -> int:
+    return int(np.random.SeedSequence([int(seed), stream]).generate_state(1)[0])
+
+
+class _Progress:
+    """tqdm bar over pruning rounds: stage, best accepted density, accepted/rejected steps."""
+
+    def __init__(self, enabled: bool, desc: str):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(desc=desc, unit="round", file=sys.stderr, disable=not enabled, leave=False)
+        self.accepted = 0
+        self.rejected = 0
+        self.best = None
+
+    def __call__(self, stage_name: str, schedule: HalvingSchedule, log: StageLog) -> None:
+        live, passed = log.live[-1], log.accepted[-1]
+        self.accepted += int(passed.sum())
+        self.rejected += int((live & ~passed).sum())
+        if passed.any():
+            lowest = float(np.min(log.density[-1][passed]))
+            self.best = lowest if self.best is None else min(self.best, lowest)
+        postfix = {"stage": stage_name, "acc": self.accepted, "rej": self.rejected,
+                   "live": int((~schedule.done).sum())}
+        if self.best is not None:
+            postfix["best density"] = f"{100 * self.best:.2f}%"
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _run_in_stacks(model: MaskedMLP, task, stage, rates, starts, p_min, *, threshold, validated,
+                   train_kwargs, members_per_stack, progress):
+    """``run_stage`` over chunks of at most ``members_per_stack`` members; returns (model, logs).
+
+    ``logs`` is a list of (member indices, StageLog) pairs.
+    """
+    E = model.members
+    size = E if not members_per_stack else int(members_per_stack)
+    parts, logs = [], []
+    for lo in range(0, E, size):
+        idx = list(range(lo, min(E, lo + size)))
+        part = model if len(idx) == E else model.select(idx)
+        part_validated = validated[idx].copy()
+        schedule = HalvingSchedule(np.asarray(rates)[idx], np.asarray(starts)[idx], p_min)
+        log = run_stage(part, task, stage, schedule, threshold=threshold, validated=part_validated,
+                        train_kwargs=train_kwargs, on_round=progress)
+        validated[idx] = part_validated
+        parts.append(part)
+        logs.append((idx, log, schedule))
+    return (parts[0] if len(parts) == 1 else MaskedMLP.concat(parts)), logs
+
+
+def _member_rounds(logs, member: int) -> list[dict]:
+    for idx, log, _ in logs:
+        if member in idx:
+            return log.member_rounds(idx.index(member))
+    raise AssertionError(member)
+
+
+def _member_counts(logs, member: int) -> tuple[int, int]:
+    for idx, _, schedule in logs:
+        if member in idx:
+            k = idx.index(member)
+            return int(schedule.n_accepted[k]), int(schedule.n_rejected[k])
+    raise AssertionError(member)
+
+
+def _accuracies(metrics: dict, member: int) -> dict:
+    return {k: float(v[member]) for k, v in metrics.items() if k != "row_loss"}
+
+
+def sparsest_member(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarray, eligible: np.ndarray) -> int:
+    """Index (``i_u * len(p_e) + i_e``) of the kept network: fewest weights among ``eligible``.
+
+    Ties go to the first in the order p_e decreasing, then p_u decreasing (spec 4.4, the paper's
+    notebook argmax order). Returns -1 when nothing is eligible.
+    """
+    n_e = len(p_e)
+    order = [i_u * n_e + i_e
+             for i_e in sorted(range(n_e), key=lambda k: -p_e[k])
+             for i_u in sorted(range(len(p_u)), key=lambda k: -p_u[k])]
+    best = -1
+    for m in order:
+        if eligible[m] and (best < 0 or kept[m] < kept[best]):
+            best = m
+    return best
+
+
+@single_threaded_for_small_nets
+def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = DEFAULT_P_U,
+               p_e: Sequence[float] = DEFAULT_P_E, *, lr: float = 0.05, batch_size: int = 8,
+               epochs: int = 15, accuracy_threshold: float = 100.0, accept_relative_to_dense: bool = False,
+               validation_loss: str = "mean", save_unchecked: bool = False,
+               members_per_stack: int | None = None, unit_score_batch_size: int | None = None,
+               regularizer=None, device: str = "cpu", progress: bool = True) -> PrunedNet:
+    """Unit-then-edge prune over the (p_u, p_e) grid and keep the sparsest accepted network.
+
+    Parameters
+    ----------
+    task : functiongraphs.Task
+    arch : list of int
+        ``[n_in, h1, ..., hL, n_out]``; must match the task's inputs and outputs.
+    seed : int
+        Seeds the dense network's initialisation and every random draw of training.
+    p_u : sequence of float, default 5, 10, ..., 70
+        Unit pruning rates (percent of the original hidden units per scheduled step).
+    p_e : sequence of float, default 2.5, 2, 1.5, 1, 0.5
+        Edge pruning rates (percent of the original weights per scheduled step).
+    lr, batch_size, epochs : training settings of every (re)training.
+    accuracy_threshold : float, default 100.0
+        A step is accepted when the retrained net's accuracy (``task.acceptance`` metric) reaches it.
+    accept_relative_to_dense : bool, default False
+        Use the dense network's accuracy as the threshold instead (the paper's Alg. 1/2 wording).
+    validation_loss : {"mean", "paper"}
+        Best-epoch loss; "paper" reproduces bug 11.1.2 (see :mod:`sculpt.train`).
+    save_unchecked : bool, default False
+        True reproduces bug 11.1.1 (an unchecked retrained net may be kept).
+    members_per_stack : int, optional
+        Train at most this many grid members together (default: the whole stage as one stack;
+        1 runs the members one at a time).
+    unit_score_batch_size : int, optional
+        Validation rows per forward/backward when scoring units (large validation sets).
+    regularizer : sculpt.train.Regularizer, optional
+        Passed to every (re)training.
+    device : str
+    progress : bool
+        Show a tqdm bar on stderr.
+
+    Returns
+    -------
+    PrunedNet
+        The kept network; ``meta`` has its (p_u, p_e), the settings and accuracies; ``history``
+        has its rounds (``dense``, ``unit``, ``edge_start``, ``edge``) and a ``grid`` summary.
+
+    Raises
+    ------
+    ConfigError
+        Impossible settings.
+    SculptError
+        No network of the grid ever reached the threshold (with ``save_unchecked=False``).
+    """
+    arch = check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold)
+    p_u = [float(p) for p in p_u]
+    p_e = [float(p) for p in p_e]
+    device = torch.device(device)
+    generator = torch.Generator(device=device).manual_seed(_derived_seed(seed, 1))
+    train_kwargs = dict(lr=float(lr), batch_size=int(batch_size), epochs=int(epochs), generator=generator,
+                        regularizer=regularizer, validation_loss=validation_loss)
+    Xva = torch.as_tensor(task.validation.X, dtype=torch.float32, device=device)
+    Yva = torch.as_tensor(task.validation.Y, dtype=torch.float32, device=device)
+    Xte = torch.as_tensor(task.test.X, dtype=torch.float32, device=device)
+    Yte = torch.as_tensor(task.test.Y, dtype=torch.float32, device=device)
+    bar = _Progress(progress, f"prune {task.name}")
+    try:
+        # 1. dense network
+        dense = MaskedMLP(arch, members=1, seed=int(seed), device=device)
+        dense_result = train(dense, task, **train_kwargs)
+        dense_acc = float(dense_result.accuracy[0])
+        threshold = dense_acc if accept_relative_to_dense else float(accuracy_threshold)
+        dense_ok = dense_acc >= threshold
+
+        # 2. unit pruning, one member per p_u
+        n_u, n_e = len(p_u), len(p_e)
+        units = dense.select([0] * n_u)
+        unit_validated = np.full(n_u, dense_ok)
+        units, unit_logs = _run_in_stacks(
+            units, task, UnitStage(Xva, Yva, unit_score_batch_size), p_u, np.zeros(n_u), 100.0 / sum(arch[1:-1]),
+            threshold=threshold, validated=unit_validated, train_kwargs=train_kwargs,
+            members_per_stack=members_per_stack, progress=bar)
+
+        # 3. retrain each unit-pruned net once; fall back to the accepted one if it fails (11.1.1)
+        before = units.state()
+        retrain_result = _train_in_stacks(units, task, train_kwargs, members_per_stack)
+        retrained_ok = retrain_result.accuracy >= threshold
+        use_retrained = retrained_ok | save_unchecked
+        units.load_state(before, members=torch.from_numpy(~use_retrained).to(device))
+        start_validated = np.where(use_retrained, retrained_ok, unit_validated)
+
+        # 4. edge pruning, one member per (p_u, p_e)
+        edges = units.select([i_u for i_u in range(n_u) for _ in range(n_e)])
+        kept_start = edges.kept_weights().cpu().numpy()
+        p_init = 100.0 * (1.0 - kept_start / edges.n_weights)
+        edge_validated = np.repeat(start_validated, n_e)
+        edges, edge_logs = _run_in_stacks(
+            edges, task, EdgeStage(), np.tile(p_e, n_u), p_init, 100.0 / edges.n_weights,
+            threshold=threshold, validated=edge_validated, train_kwargs=train_kwargs,
+            members_per_stack=members_per_stack, progress=bar)
+    finally:
+        bar.close()
+
+    # 5. the sparsest accepted network
+    kept = edges.kept_weights().cpu().numpy()
+    eligible = edge_validated | save_unchecked
+    best = sparsest_member(p_u, p_e, kept, eligible)
+    if best < 0:
+        raise SculptError(f"no network reached the accuracy threshold {threshold:g}% on task {task.name!r}"
+                          f" (dense accuracy {dense_acc:g}%): train longer (epochs={epochs}) or change lr")
+    final = evaluate(edges, Xte, Yte, output_blocks=task.output_blocks)
+    i_u, i_e = divmod(best, n_e)
+    grid = []
+    for m in range(n_u * n_e):
+        a, r = _member_counts(edge_logs, m)
+        grid.append({"p_u": p_u[m // n_e], "p_e": p_e[m % n_e], "density": float(kept[m] / edges.n_weights),
+                     "accepted": bool(eligible[m]), "edge_steps_accepted": a, "edge_steps_rejected": r,
+                     "accuracy": float(final[task.acceptance][m])})
+    history = {
+        "dense": {"accuracy": _accuracies(dense_result.test, 0), "best_epoch": int(dense_result.best_epoch[0])},
+        "unit": _member_rounds(unit_logs, i_u),
+        "edge_start": {"retrained_accuracy": float(retrain_result.accuracy[i_u]),
+                       "used_retrained": bool(use_retrained[i_u]), "p_init": float(p_init[best])},
+        "edge": _member_rounds(edge_logs, best),
+        "grid": grid,
+    }
+    meta = {"task": task.name, "arch": arch, "seed": int(seed), "p_u": p_u[i_u], "p_e": p_e[i_e],
+            "grid_p_u": p_u, "grid_p_e": p_e, "lr": float(lr), "batch_size": int(batch_size),
+            "epochs": int(epochs), "accuracy_threshold": float(accuracy_threshold), "threshold_used": threshold,
+            "accept_relative_to_dense": bool(accept_relative_to_dense), "acceptance": task.acceptance,
+            "validation_loss": validation_loss, "save_unchecked": bool(save_unchecked),
+            "noise": float(task.noise), "weight_decay": 1e-4, "members_per_stack": members_per_stack,
+            "accepted": bool(edge_validated[best]), "dense_accuracy": dense_acc,
+            "accuracy": _accuracies(final, best), "density": float(kept[best] / edges.n_weights)}
+    return edges.to_pruned_net(best, history=history, meta=meta)
+
+
+def _train_in_stacks(model: MaskedMLP, task, train_kwargs: dict, members_per_stack: int | None):
+    """One retraining of every member, in chunks like the stages; returns a merged result view."""
+    E = model.members
+    size = E if not members_per_stack else int(members_per_stack)
+    if size >= E:
+        return train(model, task, **train_kwargs)
+    accuracy = np.empty(E)
+    for lo in range(0, E, size):
+        hi = min(E, lo + size)
+        active = torch.zeros(E, dtype=torch.bool, device=model.device)
+        active[lo:hi] = True
+        part = model.select(range(lo, hi))
+        result = train(part, task, **train_kwargs)
+        model.load_state(_embed_state(model, part, lo), members=active)
+        accuracy[lo:hi] = result.accuracy
+    return _Accuracy(accuracy)
+
+
+class _Accuracy:
+    def __init__(self, accuracy):
+        self.accuracy = accuracy
+
+
+def _embed_state(model: MaskedMLP, part: MaskedMLP, lo: int) -> tuple:
+    """``model``'s state with members lo.. replaced by ``part``'s members."""
+    state = model.state()
+    hi = lo + part.members
+    out = []
+    for group_full, group_part in zip(state, part.state()):
+        tensors = []
+        for full, piece in zip(group_full, group_part):
+            full = full.clone()
+            full[lo:hi] = piece
+            tensors.append(full)
+        out.append(tuple(tensors))
+    return tuple(out)
+
+
+def prune(task, arch: Sequence[int], p_u: float, p_e: float, seed: int = 0, **kwargs) -> PrunedNet:
+    """One trial: unit pruning at rate ``p_u`` then edge pruning at rate ``p_e``.
+
+    Same parameters, returns and errors as :func:`prune_grid` (a 1 x 1 grid).
+    """
+    return prune_grid(task, arch, seed=seed, p_u=(p_u,), p_e=(p_e,), **kwargs)

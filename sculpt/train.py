@@ -1,0 +1,327 @@
+"""Training a stack of masked MLPs in lockstep, as the paper's ``utils/train.py`` does for one.
+
+Spec: ``spec/neural_sculpting.md`` section 2. Per member: Adam(lr, weight_decay=1e-4) with coupled
+L2 (not AdamW), constant learning rate, a fresh optimiser for every (re)training, mean bitwise
+binary cross-entropy, fresh N(0, noise^2) input noise on every draw, shuffled minibatches, and the
+best epoch kept by the (validation loss, validation accuracy) rule of section 2.5.
+
+Differences from the paper's code, all deliberate:
+
+* The loss is ``binary_cross_entropy_with_logits`` on the output logits. It equals the paper's
+  ``-log(p*y + (1-p)*(1-y))`` on sigmoid probabilities, but stays finite where the sigmoid
+  saturates (the paper patches that case with a 1e-8 offset).
+* ``validation_loss="mean"`` (default) fixes bug 11.1.2: the validation loss is the mean BCE over
+  all validation rows and outputs. ``validation_loss="paper"`` reproduces the code: batch means
+  (batches of ``batch_size`` rows, in order) summed and divided by (#batches - 1), which is
+  ``inf`` when the validation set fits in one batch; the selection then falls into its
+  accuracy-only branch and keeps the LATEST epoch whose accuracy is >= the best so far, whereas
+  the mean loss keeps the lowest-loss epoch among the most accurate ones.
+* The stack draws one shuffle and one noise tensor for all members per epoch (``torch.rand`` +
+  ``argsort`` per member, one ``torch.randn``), so member e's random stream depends on the
+  stack size E and its position, not on the other members' state. Same stack, same seed ->
+  bit-identical results.
+* The accuracy used for best-epoch selection and acceptance is the one ``task.acceptance``
+  names ("bit", the paper's per-bit accuracy, by default; equal to exact-row accuracy at 100 %).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sculpt.errors import ConfigError
+from sculpt.nets import MaskedMLP
+
+WEIGHT_DECAY = 1e-4
+# Above this many elements per epoch (E x rows x inputs) noise is drawn batch by batch, not per epoch.
+EPOCH_NOISE_LIMIT = 1 << 22
+
+
+@runtime_checkable
+class Regularizer(Protocol):
+    """What ``train(..., regularizer=...)`` accepts (e.g. the spectral clusterability regularisers).
+
+    ``penalty(model)`` returns a tensor of shape (E,) that is added to each member's loss at every
+    optimiser step (it must be differentiable w.r.t. ``model.weights`` / ``model.biases``).
+    An optional ``after_step(model) -> None`` is called after every optimiser step (e.g. to
+    renormalise weights); masks are re-applied right after it, so pruned weights stay 0.
+    """
+
+    def penalty(self, model: MaskedMLP) -> torch.Tensor:  # pragma: no cover - protocol
+        ...
+
+
+@dataclass
+class TrainResult:
+    """Outcome of one (re)training of a stack; every array has one entry per member.
+
+    Attributes
+    ----------
+    accuracy : ndarray (E,)
+        Test-split accuracy of the kept (best-epoch) network, in the metric ``task.acceptance``
+        names; what the pruning threshold is compared with.
+    test : dict of ndarray
+        "bit", "row" (and "block" when the task has output blocks) test accuracies in percent,
+        and "loss" (mean BCE).
+    val_loss, val_accuracy : ndarray (E,)
+        Validation loss and accuracy of the kept epoch, as used by the selection rule.
+    best_epoch : ndarray (E,) of int
+    curves : dict of ndarray (epochs, E)
+        "val_loss" and "val_accuracy" per epoch.
+    """
+
+    accuracy: np.ndarray
+    test: dict
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+    best_epoch: np.ndarray
+    curves: dict = field(default_factory=dict)
+
+
+def _as_tensors(split, device):
+    return (torch.as_tensor(np.ascontiguousarray(split.X), dtype=torch.float32, device=device),
+            torch.as_tensor(np.ascontiguousarray(split.Y), dtype=torch.float32, device=device))
+
+
+@torch.no_grad()
+def evaluate(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, *, output_blocks=None,
+             chunk_rows: int = 8192) -> dict:
+    """Per-member metrics of ``model`` on noise-free rows.
+
+    Returns
+    -------
+    dict of tensors of shape (E,): "loss" (mean BCE), "bit", "row" (and "block") accuracies in
+    percent (float64), and "row_loss" (E, rows): each row's mean BCE over outputs.
+    """
+    row_losses, bit_ok, row_ok, block_ok = [], 0, 0, 0
+    for start in range(0, X.shape[0], chunk_rows):
+        x, y = X[start:start + chunk_rows], Y[start:start + chunk_rows]
+        logits = model(x)
+        row_losses.append(F.binary_cross_entropy_with_logits(
+            logits, y.expand_as(logits), reduction="none").mean(dim=2))
+        correct = (logits > 0) == (y > 0.5)
+        bit_ok = bit_ok + correct.sum(dim=(1, 2))
+        row_ok = row_ok + correct.all(dim=2).sum(dim=1)
+        if output_blocks:
+            for a, b in output_blocks:
+                block_ok = block_ok + (logits[:, :, a:b].argmax(dim=2) == y[:, a:b].argmax(dim=1)).sum(dim=1)
+    rows, outs = X.shape[0], Y.shape[1]
+    row_loss = torch.cat(row_losses, dim=1)
+    out = {"row_loss": row_loss, "loss": row_loss.mean(dim=1),
+           "bit": 100.0 * bit_ok.double() / (rows * outs), "row": 100.0 * row_ok.double() / rows}
+    if output_blocks:
+        out["block"] = 100.0 * block_ok.double() / (rows * len(output_blocks))
+    return out
+
+
+def paper_validation_loss(row_loss: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """The paper's validation loss (bug 11.1.2): sum of batch means / (#batches - 1).
+
+    ``row_loss`` is (E, rows) of per-row mean BCE; batches are consecutive ``batch_size`` rows.
+    One batch gives ``inf`` (a positive sum divided by 0), as in the paper's code.
+    """
+    rows = row_loss.shape[1]
+    n_batches = math.ceil(rows / batch_size)
+    batch_means = torch.stack([row_loss[:, s:s + batch_size].mean(dim=1)
+                               for s in range(0, rows, batch_size)], dim=1)
+    return batch_means.sum(dim=1) / (n_batches - 1) if n_batches > 1 else batch_means.sum(dim=1) / 0.0
+
+
+def select_best_epoch(val_loss, val_acc, best_loss, best_acc):
+    """One epoch of the section 2.5 rule, vectorised over members.
+
+    Returns (improved, new_best_loss, new_best_acc). With a finite loss (< 1000): keep the epoch if
+    loss <= best loss and accuracy >= best accuracy, or if accuracy > best accuracy. Otherwise
+    (loss >= 1000, inf or nan): keep it if accuracy >= best accuracy, leaving the best loss alone.
+    """
+    finite = val_loss < 1000
+    by_both = finite & (val_loss <= best_loss) & (val_acc >= best_acc)
+    by_acc = finite & ~by_both & (val_acc > best_acc)
+    by_acc_only = ~finite & (val_acc >= best_acc)
+    improved = by_both | by_acc | by_acc_only
+    new_loss = torch.where(by_both | by_acc, val_loss, best_loss)
+    new_acc = torch.where(improved, val_acc, best_acc)
+    return improved, new_loss, new_acc
+
+
+def _check_train_args(task, lr, batch_size, epochs, validation_loss, model) -> None:
+    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ConfigError(f"lr must be a positive number, got {lr!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+        raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
+    if validation_loss not in ("mean", "paper"):
+        raise ConfigError(f"validation_loss must be 'mean' or 'paper', got {validation_loss!r}")
+    if model.arch[0] != task.n_inputs or model.arch[-1] != task.n_outputs:
+        raise ConfigError(f"arch {model.arch} does not fit task {task.name!r}: it has "
+                          f"{task.n_inputs} inputs and {task.n_outputs} outputs")
+
+
+class StackAdam:
+    """Adam with coupled L2 (``torch.optim.Adam(weight_decay=wd)`` semantics) over a few tensors.
+
+    On 16-row truth tables the cost of training is Python overhead, and ``torch.optim.Adam.step``
+    spends most of its time in bookkeeping (profiler hooks, state dicts, zero_grad). This class
+    takes the gradients directly (from ``torch.autograd.grad``) and calls the fused CPU kernel
+    when the build has it, else the same update written with ``torch._foreach_*`` ops.
+    ``tests/test_train.py`` checks both paths against ``torch.optim.Adam`` step for step.
+    """
+
+    def __init__(self, params, lr: float, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-8,
+                 fused: bool | None = None):
+        self.params = list(params)
+        self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
+        self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.t = 0
+        if fused is None:
+            fused = hasattr(torch, "_fused_adam_") and all(p.device.type == "cpu" for p in self.params)
+        self.fused = fused
+        # one step counter shared by every tensor: a single add_ per step instead of a foreach
+        self.step_count = torch.zeros((), dtype=torch.float32, device=self.params[0].device)
+        self.steps = [self.step_count] * len(self.params)
+
+    @torch.no_grad()
+    def step(self, grads) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        if self.fused:
+            self.step_count.add_(1)
+            # the fused kernel walks grads in the params' memory layout: make them contiguous
+            # (autograd returns transposed strides for the weights of a baddbmm)
+            torch._fused_adam_(self.params, [g.contiguous() for g in grads], self.exp_avg, self.exp_avg_sq, [], self.steps,
+                               lr=self.lr, beta1=b1, beta2=b2, weight_decay=self.weight_decay,
+                               eps=self.eps, amsgrad=False, maximize=False)
+            return
+        g = torch._foreach_add(list(grads), self.params, alpha=self.weight_decay)
+        torch._foreach_lerp_(self.exp_avg, g, 1 - b1)
+        torch._foreach_mul_(self.exp_avg_sq, b2)
+        torch._foreach_addcmul_(self.exp_avg_sq, g, g, value=1 - b2)
+        bias1, bias2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        torch._foreach_div_(denom, math.sqrt(bias2))
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(self.params, self.exp_avg, denom, value=-self.lr / bias1)
+
+
+def _epoch_batches(X, Y, order, noise, batch_size, generator):
+    """Yield (x, y) batches (E, b, in) / (E, b, out) of one epoch, noised on every draw."""
+    E, N = order.shape
+    per_epoch = E * N * X.shape[1] <= EPOCH_NOISE_LIMIT
+    if per_epoch:
+        xs = X[order]
+        if noise:
+            xs = xs + noise * torch.randn(xs.shape, generator=generator, device=X.device)
+        ys = Y[order]
+        for s in range(0, N, batch_size):
+            yield xs[:, s:s + batch_size], ys[:, s:s + batch_size]
+        return
+    for s in range(0, N, batch_size):
+        idx = order[:, s:s + batch_size]
+        x = X[idx]
+        if noise:
+            x = x + noise * torch.randn(x.shape, generator=generator, device=X.device)
+        yield x, Y[idx]
+
+
+def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
+          generator: torch.Generator, regularizer: Regularizer | None = None, active=None,
+          weight_decay: float = WEIGHT_DECAY, validation_loss: Literal["mean", "paper"] = "mean",
+          eval_chunk_rows: int = 8192) -> TrainResult:
+    """Train every member of ``model`` in place and leave it at its best epoch.
+
+    Parameters
+    ----------
+    model : MaskedMLP
+        Trained in place; masks stay applied. On return each member holds its best-epoch weights.
+    task : functiongraphs.Task
+        ``train`` rows (noised with ``task.noise`` on every draw), ``validation`` rows for the
+        epoch selection, ``test`` rows for the reported accuracy.
+    lr, batch_size, epochs : training settings (constant learning rate).
+    generator : torch.Generator
+        Source of the shuffles and the input noise.
+    regularizer : Regularizer, optional
+        ``penalty(model) -> (E,)`` added to each member's loss; optional ``after_step(model)``.
+    active : bool tensor (E,), optional
+        Members to train. The others are restored to their incoming state at the end (they still
+        ride along in the batched matmuls; their loss weight is 0).
+    weight_decay : float, default 1e-4
+        Coupled L2 (``torch.optim.Adam(weight_decay=...)``), as the paper.
+    validation_loss : {"mean", "paper"}
+        "mean" fixes bug 11.1.2; "paper" reproduces the /(#batches - 1) division (see module doc).
+    eval_chunk_rows : int
+        Rows per forward pass during evaluation (bounds memory on large validation sets).
+
+    Returns
+    -------
+    TrainResult
+
+    Notes
+    -----
+    The optimised objective is the SUM over members of each member's mean BCE (plus penalty), so
+    each member's gradient is exactly what it would get alone; Adam is element-wise, so one
+    optimiser over the stacked tensors keeps members independent.
+    """
+    _check_train_args(task, lr, batch_size, epochs, validation_loss, model)
+    device = model.device
+    Xtr, Ytr = _as_tensors(task.train, device)
+    Xva, Yva = _as_tensors(task.validation, device)
+    Xte, Yte = (Xva, Yva) if task.test is task.validation else _as_tensors(task.test, device)
+    blocks = task.output_blocks
+    metric = task.acceptance
+    E, N = model.members, Xtr.shape[0]
+    weight = None if active is None else active.to(torch.float32)
+    start_state = model.state() if active is not None else None
+
+    model.apply_masks()
+    params = model.parameters()
+    optimizer = StackAdam(params, float(lr), weight_decay)
+    after_step = getattr(regularizer, "after_step", None)
+
+    best = [p.detach().clone() for p in params]
+    best_loss = torch.full((E,), math.inf, dtype=torch.float32, device=device)
+    best_acc = torch.full((E,), -math.inf, dtype=torch.float64, device=device)
+    best_epoch = torch.zeros(E, dtype=torch.long, device=device)
+    loss_curve, acc_curve = [], []
+    seed_grad = torch.ones((), device=device)  # d(sum of losses)/d(itself), made once
+    for epoch in range(int(epochs)):
+        order = torch.rand((E, N), generator=generator, device=device).argsort(dim=1)
+        for x, y in _epoch_batches(Xtr, Ytr, order, task.noise, int(batch_size), generator):
+            logits = model(x)
+            member_loss = F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(dim=(1, 2))
+            if regularizer is not None:
+                member_loss = member_loss + regularizer.penalty(model)
+            if weight is not None:
+                member_loss = member_loss * weight
+            optimizer.step(torch.autograd.grad(member_loss.sum(), params, grad_outputs=seed_grad))
+            if after_step is not None:
+                after_step(model)
+                model.apply_masks()
+        metrics = evaluate(model, Xva, Yva, output_blocks=blocks, chunk_rows=eval_chunk_rows)
+        val_loss = metrics["loss"] if validation_loss == "mean" else \
+            paper_validation_loss(metrics["row_loss"], int(batch_size))
+        val_acc = metrics[metric]
+        improved, best_loss, best_acc = select_best_epoch(val_loss, val_acc, best_loss, best_acc)
+        best_epoch = torch.where(improved, epoch, best_epoch)
+        best = [torch.where(improved.view(-1, *([1] * (p.dim() - 1))), p.detach(), b)
+                for p, b in zip(params, best)]
+        loss_curve.append(val_loss)
+        acc_curve.append(val_acc)
+
+    with torch.no_grad():
+        for p, b in zip(params, best):
+            p.copy_(b)
+    if start_state is not None:
+        model.load_state(start_state, members=~active)
+    test = evaluate(model, Xte, Yte, output_blocks=blocks, chunk_rows=eval_chunk_rows)
+    test_np = {k: v.cpu().numpy() for k, v in test.items() if k != "row_loss"}
+    return TrainResult(accuracy=test_np[metric], test=test_np,
+                       val_loss=best_loss.cpu().numpy(), val_accuracy=best_acc.cpu().numpy(),
+                       best_epoch=best_epoch.cpu().numpy(),
+                       curves={"val_loss": torch.stack(loss_curve).cpu().numpy(),
+                               "val_accuracy": torch.stack(acc_curve).cpu().numpy()})
