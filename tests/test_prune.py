@@ -234,3 +234,33 @@ def test_small_networks_run_on_one_thread_and_restore_the_setting(monkeypatch):
         assert seen[-1] == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_sparsest_members_lists_every_tie_in_order():
+    from sculpt.prune.grid import sparsest_members
+
+    p_u, p_e = [5.0, 10.0], [2.5, 0.5]
+    kept = np.array([7, 5, 5, 5])  # members (i_u * 2 + i_e): (5,2.5) (5,0.5) (10,2.5) (10,0.5)
+    # order: p_e desc, then p_u desc -> members 2, 0, 3, 1
+    assert sparsest_members(p_u, p_e, kept, np.ones(4, dtype=bool)) == [2, 3, 1]
+    assert sparsest_members(p_u, p_e, kept, np.array([True, True, False, False])) == [1]
+    assert sparsest_members(p_u, p_e, kept, np.zeros(4, dtype=bool)) == []
+
+
+def test_prefer_chooses_among_equally_sparse_networks():
+    task = reference_task("input-separable")
+    offered = []
+
+    def last(nets):
+        offered.append(nets)
+        return len(nets) - 1
+
+    kwargs = dict(seed=0, p_u=(50, 60, 70), p_e=(2.5, 2.0), **SETTINGS)
+    default = prune_grid(task, [4, 24, 4], **kwargs)
+    chosen = prune_grid(task, [4, 24, 4], prefer=last, **kwargs)
+    assert default.meta["tied_sparsest"] == chosen.meta["tied_sparsest"] >= 2  # 8.33 % is reached by several
+    assert len(offered) == 1 and len(offered[0]) == chosen.meta["tied_sparsest"]
+    assert chosen.density == default.density
+    assert np.array_equal(chosen.masks[0], offered[0][-1].masks[0])
+    assert (chosen.meta["p_u"], chosen.meta["p_e"]) != (default.meta["p_u"], default.meta["p_e"])
+    assert default.meta["tie_break"] == "order" and chosen.meta["tie_break"] == "last"

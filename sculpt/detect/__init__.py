@@ -7,5 +7,6 @@ separability tests), merges clusters of adjacent layers into modules and builds 
 """
 from sculpt.detect.detection import Detection, LayerRecord, Module, detect_modules
 from sculpt.detect.hierarchy import Hierarchy
+from sculpt.detect.selection import fewest_modules
 
-__all__ = ["Detection", "Hierarchy", "LayerRecord", "Module", "detect_modules"]
+__all__ = ["Detection", "Hierarchy", "LayerRecord", "Module", "detect_modules", "fewest_modules"]

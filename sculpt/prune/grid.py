@@ -149,21 +149,28 @@ def _accuracies(metrics: dict, member: int) -> dict:
     return {k: float(v[member]) for k, v in metrics.items() if k != "row_loss"}
 
 
-def sparsest_member(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarray, eligible: np.ndarray) -> int:
-    """Index (``i_u * len(p_e) + i_e``) of the kept network: fewest weights among ``eligible``.
+def sparsest_members(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarray,
+                     eligible: np.ndarray) -> list[int]:
+    """Indices (``i_u * len(p_e) + i_e``) of the eligible networks with the fewest weights.
 
-    Ties go to the first in the order p_e decreasing, then p_u decreasing (spec 4.4, the paper's
-    notebook argmax order). Returns -1 when nothing is eligible.
+    Listed in the paper's notebook argmax order (spec 4.4): p_e decreasing, then p_u decreasing;
+    the first one is the default choice. Empty when nothing is eligible.
     """
     n_e = len(p_e)
     order = [i_u * n_e + i_e
              for i_e in sorted(range(n_e), key=lambda k: -p_e[k])
              for i_u in sorted(range(len(p_u)), key=lambda k: -p_u[k])]
-    best = -1
-    for m in order:
-        if eligible[m] and (best < 0 or kept[m] < kept[best]):
-            best = m
-    return best
+    candidates = [m for m in order if eligible[m]]
+    if not candidates:
+        return []
+    fewest = min(kept[m] for m in candidates)
+    return [m for m in candidates if kept[m] == fewest]
+
+
+def sparsest_member(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarray, eligible: np.ndarray) -> int:
+    """Index of the kept network: the first of :func:`sparsest_members`, or -1 when none is eligible."""
+    ties = sparsest_members(p_u, p_e, kept, eligible)
+    return ties[0] if ties else -1
 
 
 @single_threaded_for_small_nets
@@ -172,7 +179,7 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
                epochs: int = 15, accuracy_threshold: float = 100.0, accept_relative_to_dense: bool = False,
                validation_loss: str = "mean", save_unchecked: bool = False,
                members_per_stack: int | None = None, unit_score_batch_size: int | None = None,
-               regularizer=None, device: str = "cpu", progress: bool = True) -> PrunedNet:
+               regularizer=None, prefer=None, device: str = "cpu", progress: bool = True) -> PrunedNet:
     """Unit-then-edge prune over the (p_u, p_e) grid and keep the sparsest accepted network.
 
     Parameters
@@ -202,6 +209,11 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         Validation rows per forward/backward when scoring units (large validation sets).
     regularizer : sculpt.train.Regularizer, optional
         Passed to every (re)training.
+    prefer : callable, optional
+        Breaks ties among equally sparse accepted networks: called with the tied networks
+        (``PrunedNet`` list in the default tie-break order) and returns the index of the one to
+        keep, e.g. :func:`sculpt.detect.fewest_modules` (the paper's authors picked among ties by
+        hand, spec 4.4). Default: the first in order.
     device : str
     progress : bool
         Show a tqdm bar on stderr.
@@ -271,7 +283,10 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     # 5. the sparsest accepted network
     kept = edges.kept_weights().cpu().numpy()
     eligible = edge_validated | save_unchecked
-    best = sparsest_member(p_u, p_e, kept, eligible)
+    ties = sparsest_members(p_u, p_e, kept, eligible)
+    best = ties[0] if ties else -1
+    if prefer is not None and len(ties) > 1:
+        best = ties[int(prefer([edges.to_pruned_net(m) for m in ties]))]
     if best < 0:
         raise SculptError(f"no network reached the accuracy threshold {threshold:g}% on task {task.name!r}"
                           f" (dense accuracy {dense_acc:g}%): train longer (epochs={epochs}) or change lr")
@@ -298,7 +313,8 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
             "validation_loss": validation_loss, "save_unchecked": bool(save_unchecked),
             "noise": float(task.noise), "weight_decay": 1e-4, "members_per_stack": members_per_stack,
             "accepted": bool(edge_validated[best]), "dense_accuracy": dense_acc,
-            "accuracy": _accuracies(final, best), "density": float(kept[best] / edges.n_weights)}
+            "accuracy": _accuracies(final, best), "density": float(kept[best] / edges.n_weights),
+            "tied_sparsest": len(ties), "tie_break": getattr(prefer, "__name__", "order") if prefer else "order"}
     return edges.to_pruned_net(best, history=history, meta=meta)
 
 
