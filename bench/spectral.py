@@ -5,7 +5,8 @@
     python -m bench spectral resnet [--repeats 1]        # ~25k nodes / 2.5M edges: Lanczos vs shift-invert
 
 Timings on a shared machine are noisy: compare the ratios printed within one run. k-means runs with
-one OpenMP thread for both sides (sklearn's default thread team spins badly on a loaded machine).
+one OpenMP thread for both sides (sklearn's default thread team spins badly on a loaded machine);
+the MLP comparison limits BLAS to one thread too and alternates ours / sklearn graph by graph.
 """
 from __future__ import annotations
 
@@ -96,6 +97,8 @@ def sklearn_ncut(graph, k: int, seed: int) -> float:
 def run_mlp(args) -> None:
     import warnings
 
+    from threadpoolctl import threadpool_limits
+
     from sculpt.spectral import glorot_uniform, graph_from_blocks, relative_clusterability, weight_graph
     from sculpt.spectral.clustering import spectral_clustering
     from sculpt.spectral.shuffles import shuffle_blocks, shuffle_seeds
@@ -106,7 +109,9 @@ def run_mlp(args) -> None:
                     for s in seeds]
     ours, theirs, t_ours, t_theirs = [], [], 0.0, 0.0
     spectral_clustering(graphs[0], 12, seed=0)  # warm-up both paths (imports, first calls)
-    with warnings.catch_warnings():
+    # one thread for every pool (BLAS and OpenMP) on both sides: the machine is shared, and the
+    # dense Gram/eigh of ours would otherwise profit from threads that sklearn's ARPACK path cannot use
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         sklearn_ncut(graphs[0], 12, 0)
         for i, graph in enumerate(graphs):

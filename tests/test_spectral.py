@@ -250,7 +250,7 @@ def test_sparse_solvers_agree_with_dense():
     side = two_colouring(g.adjacency)
     assert np.array_equal(side, g.node_layer % 2)
     ref, _, _ = smallest_eigenpairs(lap, 6, "dense")
-    for solver in ("lanczos", "bipartite", "lobpcg", "shift_invert"):
+    for solver in ("lanczos", "bipartite", "bipartite_dense", "lobpcg", "shift_invert"):
         vals, vecs, used = smallest_eigenpairs(lap, 6, solver, np.random.default_rng(0), 1e-8, side)
         assert used == solver
         assert vals == pytest.approx(ref, abs=1e-6)
@@ -371,3 +371,128 @@ def test_lanczos_deflates_repeated_zero_eigenvalues_of_islands():
     assert r.solver == "lanczos_deflated"
     assert np.sum(r.eigenvalues < 1e-10) == 6 and r.eigenvalues[6] > 1e-3
     assert r.ncut == pytest.approx(0.0, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- batched k-means
+
+def test_batched_kmeans_matches_sklearn_on_planted_blobs():
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_blobs
+    from sklearn.metrics import adjusted_rand_score
+
+    from sculpt.spectral.kmeans import kmeans
+
+    x, _ = make_blobs(600, n_features=5, centers=6, cluster_std=0.5, random_state=0)
+    ours = kmeans(x, 6, n_init=25, seed=0)
+    theirs = KMeans(6, n_init=25, random_state=0).fit(x)
+    assert adjusted_rand_score(ours.labels, theirs.labels_) == 1.0
+    assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-6)
+    assert ours.inertias.shape == (25,) and ours.inertia == ours.inertias.min()
+    assert ours.centers == pytest.approx(np.array([x[ours.labels == j].mean(axis=0) for j in range(6)]))
+
+
+def test_batched_kmeans_is_deterministic_and_validates():
+    from sculpt.spectral.kmeans import kmeans
+
+    x = np.random.default_rng(1).normal(size=(300, 4))
+    a, b = kmeans(x, 7, n_init=9, seed=4), kmeans(x, 7, n_init=9, seed=4)
+    assert np.array_equal(a.labels, b.labels) and np.array_equal(a.inertias, b.inertias)
+    assert a.labels.dtype == np.int64 and set(a.labels.tolist()) == set(range(7))
+    with pytest.raises(ConfigError, match="k=9: expected an integer between 1 and the number of points"):
+        kmeans(x[:5], 9)
+
+
+def test_lloyd_relocates_empty_clusters():
+    from sculpt.spectral.kmeans import lloyd
+
+    x = np.concatenate([np.zeros((10, 2)), np.ones((10, 2)) * 5.0, [[20.0, 20.0]]])
+    start = np.array([[[0.0, 0.0], [5.0, 5.0], [1000.0, 1000.0]]])  # the third center gets no point
+    labels, centers, inertias, _ = lloyd(x, start, tol=0.0)
+    assert np.isfinite(centers).all() and len(set(labels[0].tolist())) == 3
+    assert centers[0, 2] == pytest.approx([20.0, 20.0]) and inertias[0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_ncut_distribution_unchanged_against_sklearn_kmeans_path():
+    # the old path: same embedding, sklearn KMeans(n_init=25); means over seeds must agree
+    from sklearn.cluster import KMeans
+
+    from sculpt.spectral.clustering import _sign_flip
+
+    ours, theirs = [], []
+    for net_seed in range(3):
+        g = weight_graph(glorot_uniform([60, 40, 40, 10], seed=net_seed))
+        lap, sqrt_degree = normalized_laplacian(g.adjacency)
+        _, vecs, _ = smallest_eigenpairs(lap, 7, "dense")
+        embedding = _sign_flip(vecs[:, :6] / sqrt_degree[:, None])
+        for seed in range(6):
+            ours.append(spectral_clustering(g, k=6, seed=seed).ncut)
+            theirs.append(ncut(g, KMeans(6, n_init=25, random_state=seed).fit_predict(embedding)))
+    assert abs(np.mean(ours) - np.mean(theirs)) <= 0.01
+    assert np.mean(ours) == pytest.approx(4.580621, abs=1e-5)  # ours is deterministic: pin it
+
+
+def test_auto_uses_dense_gram_on_small_sided_layered_graphs():
+    g = weight_graph(glorot_uniform([400, 200, 100], seed=0))  # 700 nodes, sides 500 / 200
+    auto = spectral_clustering(g, k=4, seed=0)
+    lanczos = spectral_clustering(g, k=4, solver="bipartite", seed=0, tol=1e-10)
+    assert auto.solver == "bipartite_dense"
+    assert auto.eigenvalues == pytest.approx(lanczos.eigenvalues, abs=1e-9)
+
+
+def test_dense_gram_keeps_repeated_zero_eigenvalues_of_islands():
+    rng = np.random.default_rng(0)
+    block = sp.block_diag([rng.uniform(0.5, 1, (8, 8)) for _ in range(6)]).toarray()
+    g = graph_from_blocks([block, np.abs(rng.normal(size=(48, 48))) * (block > 0)])
+    r = spectral_clustering(g, k=6, solver="bipartite_dense", seed=0)
+    assert r.solver == "bipartite_dense"
+    assert np.sum(r.eigenvalues < 1e-10) == 6 and r.eigenvalues[6] > 1e-3
+    assert r.ncut == pytest.approx(0.0, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- CLI network argument
+
+def test_load_network_argument_reads_all_three_forms(reference_dir, tmp_path):
+    from sculpt.commands._inputs import load_network_argument
+
+    ref = reference_net(reference_dir, "net0000")
+    write_plain_npz(reference_dir, "net0000", tmp_path / "plain.npz")
+    plain = load_network_argument(tmp_path / "plain.npz", need_weights=True)
+    assert all(np.array_equal(a, b) for a, b in zip(plain.masks, ref.masks))
+    weights_only = tmp_path / "w" / "net.npz"
+    weights_only.parent.mkdir()
+    np.savez(weights_only, weight0=np.array([[0.0, 2.0]]), weight1=np.array([[3.0]]))
+    net = load_network_argument(weights_only.parent)  # a run directory
+    assert net.source == weights_only and net.masks[0].tolist() == [[False, True]]
+    nets = pytest.importorskip("sculpt.nets")
+    snap = nets.PrunedNet(arch=[2, 1, 1], weights=[np.array([[1.0, 0.0]], np.float32), np.array([[3.0]], np.float32)],
+                          biases=[np.zeros(1, np.float32), np.zeros(1, np.float32)],
+                          masks=[np.array([[True, False]]), np.array([[True]])])
+    snap.save(tmp_path / "s" / "net")
+    loaded = load_network_argument(tmp_path / "s")
+    assert loaded.masks[0].tolist() == [[True, False]] and loaded.weights[1].tolist() == [[3.0]]
+
+
+def test_load_network_argument_errors_name_the_path(tmp_path):
+    from sculpt.commands._inputs import load_network_argument
+
+    masks_only = tmp_path / "m.npz"
+    np.savez(masks_only, mask0=np.ones((2, 2), bool))
+    with pytest.raises(SculptError, match=r"m\.npz: holds masks only; this command needs 'weight0'"):
+        load_network_argument(masks_only, need_weights=True)
+    uneven = tmp_path / "u.npz"
+    np.savez(uneven, weight0=np.ones((2, 2)), mask0=np.ones((2, 2), bool), mask1=np.ones((1, 2), bool))
+    with pytest.raises(SculptError, match=r"u\.npz: 1 weight arrays but 2 mask arrays"):
+        load_network_argument(uneven)
+    broken = tmp_path / "b.npz"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(SculptError, match=r"b\.npz: not a readable \.npz file"):
+        load_network_argument(broken)
+
+
+def test_batched_kmeans_with_fewer_distinct_points_than_k():
+    from sculpt.spectral.kmeans import kmeans
+
+    x = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0]]), 5, axis=0)  # 3 distinct points, k = 4
+    r = kmeans(x, 4, n_init=5, seed=0)
+    assert r.inertia == 0.0 and np.isfinite(r.centers).all()
+    assert len(set(map(tuple, r.centers[np.unique(r.labels)].round(12).tolist()))) == 3

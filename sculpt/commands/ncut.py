@@ -1,14 +1,9 @@
 """``sculpt ncut RUN_DIR|NET.npz``: spectral n-cut clusterability next to the detected modules."""
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from sculpt.errors import SnapshotError
+from sculpt.commands._inputs import load_network_argument, write_json_atomic
 
 
 def register(subparsers) -> None:
@@ -30,54 +25,6 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=int, default=1, help="parallel workers for the shuffles")
     p.add_argument("--json", dest="json_out", default=None, help="also write the full summary to this JSON file")
     p.set_defaults(func=run)
-
-
-def find_snapshot(path: Path) -> Path:
-    """The network file behind the argument: the file itself or the one .npz (net.npz first) in a run dir."""
-    if path.is_file():
-        return path
-    if not path.is_dir():
-        raise SnapshotError(f"{path}: no such file or directory")
-    if (path / "net.npz").is_file():
-        return path / "net.npz"
-    candidates = sorted(path.glob("*.npz"))
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
-        raise SnapshotError(f"{path}: no network snapshot (.npz) in this directory")
-    raise SnapshotError(f"{path}: several .npz files ({', '.join(c.name for c in candidates)}); name the one to use")
-
-
-class PlainNet:
-    """Weights (and masks) read from a plain .npz: weight0.., mask0.. (masks default to weight != 0)."""
-
-    def __init__(self, weights, masks):
-        self.weights, self.masks = weights, masks
-
-
-def load_network(path: Path):
-    """A PrunedNet when the file is a snapshot (and sculpt.nets is available), else a :class:`PlainNet`."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            if "header" in keys:
-                try:
-                    from sculpt.nets import PrunedNet
-                except ImportError:
-                    pass
-                else:
-                    return PrunedNet.load(path)
-            n = 0
-            while f"weight{n}" in keys:
-                n += 1
-            if n == 0:
-                raise SnapshotError(f"{path}: no PrunedNet header and no 'weight0' array inside")
-            weights = [np.asarray(data[f"weight{l}"]) for l in range(n)]
-            masks = [np.asarray(data[f"mask{l}"], dtype=bool) if f"mask{l}" in keys else weights[l] != 0
-                     for l in range(n)]
-            return PlainNet(weights, masks)
-    except (OSError, ValueError) as exc:
-        raise SnapshotError(f"{path}: not a readable .npz file ({exc})") from None
 
 
 def format_summary(s: dict) -> str:
@@ -102,26 +49,13 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_json_atomic(target: Path, payload: dict) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args) -> int:
     from sculpt.spectral import summary
 
-    net = load_network(find_snapshot(Path(args.path)))
+    net = load_network_argument(args.path, need_weights=True)
     s = summary(net, k=args.k, n_shuffles=args.shuffles, method=args.method, seed=args.seed, dead=args.dead,
                 n_jobs=args.jobs, ties=args.ties, progress=True)
     print(format_summary(s))
     if args.json_out:
-        _write_json_atomic(Path(args.json_out), s)
+        write_json_atomic(Path(args.json_out), s)
     return 0

@@ -62,7 +62,7 @@ def ncut_terms(graph, labels, eps: float = NCUT_EPS):
                            shape=(adj.shape[0], clusters.size))
     degree = np.asarray(adj.sum(axis=1)).ravel()
     volumes = onehot.T @ degree
-    within = (onehot.T @ adj @ onehot).diagonal()
+    within = (onehot.T @ (adj @ onehot)).diagonal()  # adj @ onehot first: N x k, not k x N x N
     cuts = np.maximum(volumes - within, 0.0)
     return clusters, cuts, volumes
 
