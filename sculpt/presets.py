@@ -1,0 +1,204 @@
+"""Named settings for the composite MNIST tasks: ``small`` (2-core CPU) and ``paper`` (GPU / Ray).
+
+A preset holds everything one run of an MNIST task needs beyond the task's name: the sampled data
+size, the architecture, training, the (p_u, p_e) grid, the acceptance threshold and the detection
+thresholds. ``sculpt run mnist-two-digits --preset small`` is ``get("mnist-two-digits", "small")``.
+
+Paper settings (spec/neural_sculpting.md sections 2.6, 8, 9.1 and 10): lr 0.001, batch size 256
+(the scripts use 256/512/1024 per architecture), 40 epochs, 800 training pairs per digit
+combination, detection thresholds t_m = -0.3 (``modularity_threshold``) and delta = 0.6
+(``merge_threshold``), pruning threshold 99 % (two digits) and 98 % (hierarchical). The paper's
+thresholds were on per-bit accuracy; ours apply to the task's acceptance metric, which is
+per-digit argmax accuracy ("block") for one-hot outputs and exact-row accuracy ("row") for the
+XOR bits, so they are set a little lower: per-bit accuracy overstates both (an all-zero
+predictor scores 90 % per bit on the two-digit task).
+
+The ``small`` presets were sized on the shared 2-core machine (timings noisy): with the two-digit
+small preset one (re)training is about 3 s (30,000 pairs, 3 epochs, width 392) and the dense net
+reaches 92.4 % per-digit test accuracy, so its threshold is 90 %. Every pruning round retrains
+with ``epochs``; the unit stage took about 25 rounds and the edge stage was still taking accepted
+small steps after 60 rounds (density 0.22 %), so the wall time is set by the length of the edge
+stage's small-step tail (see the issue note). Small thresholds sit just below the dense accuracy
+measured after ``epochs`` epochs: hierarchical 84.9 % row, halves-same 98.2 %, halves-diff 69.6 %.
+
+The ``halves`` presets follow Filan et al.'s MLP set-up in spirit (several hidden layers of 256,
+Adam 0.001) at sizes that run here; they exist to compare n-cut clusterability across tasks.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from sculpt.errors import ConfigError
+
+PAPER_P_U: tuple[float, ...] = tuple(float(p) for p in range(5, 75, 5))
+PAPER_P_E: tuple[float, ...] = (2.5, 2.0, 1.5, 1.0, 0.5)
+MNIST_MODULARITY_THRESHOLD = -0.3  # t_m of the MNIST scripts (--mm_threshold 0.3)
+MNIST_MERGE_THRESHOLD = 0.6        # delta of the MNIST scripts (--cluster_merging_threshold 0.6)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Settings of one MNIST run.
+
+    Attributes
+    ----------
+    task : str
+        Key of :data:`functiongraphs.mnist.TASKS`.
+    name : str
+        ``"small"`` or ``"paper"``.
+    description : str
+    hidden : tuple of int
+        Hidden widths; the full architecture is ``[n_inputs, *hidden, n_outputs]``.
+    lr, batch_size, epochs : training (every (re)training of the pruning loop).
+    pairs_per_class, validation_pairs_per_class, test_pairs_per_class : int
+        Sampled pairs per (left, right) digit combination in each split.
+    p_u, p_e : tuple of float
+        The unit and edge pruning grid (percent).
+    accuracy_threshold : float
+        Percent a pruned network must keep, in the ``acceptance`` metric.
+    acceptance : {"block", "row"}
+        The accuracy the threshold applies to (equal to the task's ``acceptance``).
+    modularity_threshold, merge_threshold : float
+        Detection thresholds t_m and delta.
+    unit_score_batch_size : int
+        Validation rows per forward/backward when scoring units.
+    noise : float
+        Input noise on training draws (the paper used none for MNIST).
+    seeds : tuple of int
+        Seeds of the paper's study (a single run uses the first unless told otherwise).
+    """
+
+    task: str
+    name: str
+    description: str
+    hidden: tuple[int, ...]
+    lr: float
+    batch_size: int
+    epochs: int
+    pairs_per_class: int
+    validation_pairs_per_class: int
+    test_pairs_per_class: int
+    p_u: tuple[float, ...]
+    p_e: tuple[float, ...]
+    accuracy_threshold: float
+    acceptance: str
+    modularity_threshold: float = MNIST_MODULARITY_THRESHOLD
+    merge_threshold: float = MNIST_MERGE_THRESHOLD
+    unit_score_batch_size: int = 1024
+    noise: float = 0.0
+    seeds: tuple[int, ...] = (0, 1, 2, 5)
+
+    def task_kwargs(self, seed: int | None = None) -> dict[str, int]:
+        """Keyword arguments of the task builder (``functiongraphs.mnist.TASKS[task]``)."""
+        return {"pairs_per_class": self.pairs_per_class,
+                "validation_pairs_per_class": self.validation_pairs_per_class,
+                "test_pairs_per_class": self.test_pairs_per_class,
+                "seed": self.seeds[0] if seed is None else int(seed)}
+
+    def build_task(self, data=None, seed: int | None = None):
+        """Sample the task (from the MNIST cache unless ``data`` is given)."""
+        from functiongraphs import mnist
+
+        return mnist.TASKS[self.task](data, **self.task_kwargs(seed))
+
+    def run_settings(self) -> dict[str, Any]:
+        """The settings in :class:`sculpt.config.RunConfig` terms (``graph`` = the task name)."""
+        return {"graph": self.task, "arch": list(self.hidden), "lr": self.lr,
+                "batch_size": self.batch_size, "epochs": self.epochs, "p_u": list(self.p_u),
+                "p_e": list(self.p_e), "modularity_threshold": self.modularity_threshold,
+                "merge_threshold": self.merge_threshold, "accuracy_threshold": self.accuracy_threshold,
+                "noise": self.noise}
+
+    def prune_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`sculpt.prune.prune_grid` (besides task, arch and seed)."""
+        return {"p_u": self.p_u, "p_e": self.p_e, "lr": self.lr, "batch_size": self.batch_size,
+                "epochs": self.epochs, "accuracy_threshold": self.accuracy_threshold,
+                "unit_score_batch_size": self.unit_score_batch_size}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+def _two_digits(name: str, **settings) -> Preset:
+    return Preset(task="mnist-two-digits", name=name, acceptance="block", **settings)
+
+
+def _hierarchical(name: str, **settings) -> Preset:
+    return Preset(task="mnist-hierarchical", name=name, acceptance="row", **settings)
+
+
+def _halves(kind: str, name: str, **settings) -> Preset:
+    return Preset(task=f"mnist-halves-{kind}", name=name, acceptance="block", **settings)
+
+
+PRESETS: dict[tuple[str, str], Preset] = {}
+
+
+def _add(preset: Preset) -> None:
+    PRESETS[(preset.task, preset.name)] = preset
+
+
+_add(_two_digits(
+    "paper", description="the paper's section 5.5 setting: [1568, 784, 784, 20] (Fig. 32), 800 pairs per"
+                         " combination, 40 epochs, full (p_u, p_e) grid; GPU or Ray",
+    hidden=(784, 784), lr=0.001, batch_size=256, epochs=40, pairs_per_class=800,
+    validation_pairs_per_class=200, test_pairs_per_class=200, p_u=PAPER_P_U, p_e=PAPER_P_E,
+    accuracy_threshold=97.0))
+_add(_two_digits(
+    "small", description="2-core CPU: width 392, 300 pairs per combination, short retraining,"
+                         " one (p_u, p_e) pair",
+    hidden=(392, 392), lr=0.001, batch_size=256, epochs=3, pairs_per_class=300,
+    validation_pairs_per_class=50, test_pairs_per_class=100, p_u=(30.0,), p_e=(5.0,),
+    accuracy_threshold=93.0, seeds=(0,)))
+_add(_hierarchical(
+    "paper", description="the paper's Fig. 13 setting: [1568, 784, 784, 3] (Fig. 33), digits 0-7, 800 pairs"
+                         " per combination, 40 epochs, full grid; GPU or Ray",
+    hidden=(784, 784), lr=0.001, batch_size=256, epochs=40, pairs_per_class=800,
+    validation_pairs_per_class=200, test_pairs_per_class=200, p_u=PAPER_P_U, p_e=PAPER_P_E,
+    accuracy_threshold=95.0))
+_add(_hierarchical(
+    "small", description="2-core CPU: width 392, 400 pairs per combination, short retraining,"
+                         " one (p_u, p_e) pair",
+    hidden=(392, 392), lr=0.001, batch_size=256, epochs=3, pairs_per_class=400,
+    validation_pairs_per_class=60, test_pairs_per_class=150, p_u=(30.0,), p_e=(5.0,),
+    accuracy_threshold=85.0, seeds=(0,)))
+# (kind, pairs per combination paper/small, threshold paper/small, epochs small): 'diff' needs
+# both digits right and learns more slowly (test accuracy 61 % after 3 epochs, 70 % after 5, at 300 pairs).
+for _kind, _ppc_paper, _ppc_small, _thr_paper, _thr_small, _epochs_small in (
+        ("same", 5000, 2000, 97.0, 95.0, 3), ("diff", 600, 300, 85.0, 65.0, 5)):
+    _add(_halves(
+        _kind, "paper", description="4 hidden layers of 256 (Filan et al.'s MLP shape), 20 epochs, full grid",
+        hidden=(256, 256, 256, 256), lr=0.001, batch_size=128, epochs=20, pairs_per_class=_ppc_paper,
+        validation_pairs_per_class=_ppc_paper // 4, test_pairs_per_class=_ppc_paper // 4,
+        p_u=PAPER_P_U, p_e=PAPER_P_E, accuracy_threshold=_thr_paper))
+    _add(_halves(
+        _kind, "small", description="2-core CPU: 2 hidden layers of 256, short retraining, one (p_u, p_e) pair",
+        hidden=(256, 256), lr=0.001, batch_size=256, epochs=_epochs_small, pairs_per_class=_ppc_small,
+        validation_pairs_per_class=_ppc_small // 6, test_pairs_per_class=_ppc_small // 3,
+        p_u=(30.0,), p_e=(5.0,), accuracy_threshold=_thr_small, seeds=(0,)))
+
+def names(task: str | None = None) -> list[str]:
+    """Preset names, for one task or for all (as ``task/preset``)."""
+    if task is None:
+        return [f"{t}/{p}" for t, p in PRESETS]
+    return sorted(p for t, p in PRESETS if t == task)
+
+
+def get(task: str, preset: str) -> Preset:
+    """The preset ``preset`` of task ``task``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown task or preset (the message lists the known ones).
+    """
+    if (task, preset) in PRESETS:
+        return PRESETS[(task, preset)]
+    tasks = sorted({t for t, _ in PRESETS})
+    if task not in tasks:
+        raise ConfigError(f"no presets for task {task!r}; tasks with presets: {', '.join(tasks)}")
+    raise ConfigError(f"unknown preset {preset!r} for {task}; known: {', '.join(names(task))}")
