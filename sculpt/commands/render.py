@@ -1,4 +1,9 @@
-"""``sculpt render TARGET -o out.svg``: draw a function graph (a ``.fg`` file or a catalog name)."""
+"""``sculpt render TARGET -o OUT``: draw a function graph, a saved run or a saved network.
+
+* ``GRAPH.fg`` or a catalog name, ``-o out.svg``: the function graph (suffix picks the format).
+* ``RUN_DIR -o DIR``: the network, hierarchy and comparison drawings of a ``sculpt run`` directory.
+* ``NET.npz -o DIR``: the network and hierarchy of any saved network, modules detected on the fly.
+"""
 from __future__ import annotations
 
 import argparse
@@ -10,38 +15,42 @@ FORMATS = ("svg", "png", "pdf")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("render", help="draw a function graph (GRAPH.fg or a catalog name) with graphviz",
-                              description="Draw a function graph. Always writes the .gv source next to the "
-                                          "output; renders SVG/PNG/PDF when graphviz 'dot' is available.")
-    p.add_argument("target", metavar="GRAPH.fg|NAME", help="a .fg file or a catalog name")
+    p = subparsers.add_parser("render", help="draw a function graph, a run directory or a saved network",
+                              description="Draw a function graph (GRAPH.fg or a catalog name), a run directory "
+                                          "or a saved network (.npz). Always writes the .gv source; renders "
+                                          "SVG/PNG/PDF when graphviz 'dot' is available.")
+    p.add_argument("target", metavar="GRAPH.fg|NAME|RUN_DIR|NET.npz",
+                   help="a .fg file, a catalog name, a run directory or a .npz network")
     p.add_argument("-o", "--out", required=True, type=Path,
-                   help="output file; its suffix (.svg, .png, .pdf or .gv) picks the format")
+                   help="a graph: output file whose suffix (.svg, .png, .pdf or .gv) picks the format; "
+                        "a run directory or network: output directory (network.*, hierarchy.*, comparison.*)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    stem, formats = _output_formats(args.out)
     kind, value = classify_target(args.target)
-    drawing = RENDERERS[kind](value)
-    from sculpt.render.graphviz_io import save_graph
-
-    written, note = save_graph(drawing, stem, formats=formats)
+    written, notes = RENDERERS[kind](value, args.out)
     for path in written:
         print(f"wrote {path}")
-    if note:
+    for note in notes:
         print(note)
     return 0
 
 
 def classify_target(target: str) -> tuple[str, object]:
-    """What kind of thing ``target`` names: ("graph", path) or ("catalog", name).
+    """What kind of thing ``target`` names: ("run", dir), ("network", npz), ("graph", path) or ("catalog", name).
 
-    The one place that decides; other inputs (run directories, saved networks) get a branch
-    here and an entry in :data:`RENDERERS`.
+    The one place that decides; each kind has an entry in :data:`RENDERERS`.
     """
     from functiongraphs import catalog
 
     path = Path(target)
+    if path.is_dir():
+        return "run", path
+    if path.suffix.lower() == ".npz":
+        if not path.is_file():
+            raise ConfigError(f"no such network file: {target}")
+        return "network", path
     if path.suffix == ".fg" or path.is_file():
         if not path.is_file():
             raise ConfigError(f"no such graph file: {target}")
@@ -52,21 +61,45 @@ def classify_target(target: str) -> tuple[str, object]:
     raise AssertionError("unreachable")
 
 
-def _draw_graph_file(path: Path):
+def _save_one(drawing, out: Path) -> tuple[list[Path], list[str]]:
+    from sculpt.render.graphviz_io import save_graph
+
+    stem, formats = _output_formats(out)
+    written, note = save_graph(drawing, stem, formats=formats)
+    return written, [note] if note else []
+
+
+def _draw_graph_file(path: Path, out: Path):
     import functiongraphs as fg
     from sculpt.render.functiongraph import draw_function_graph
 
-    return draw_function_graph(fg.load(path))
+    _output_formats(out)  # refuse a bad suffix before parsing
+    return _save_one(draw_function_graph(fg.load(path)), out)
 
 
-def _draw_catalog_graph(name: str):
+def _draw_catalog_graph(name: str, out: Path):
     from functiongraphs import catalog
     from sculpt.render.functiongraph import draw_function_graph
 
-    return draw_function_graph(catalog.get(name))
+    _output_formats(out)
+    return _save_one(draw_function_graph(catalog.get(name)), out)
 
 
-RENDERERS = {"graph": _draw_graph_file, "catalog": _draw_catalog_graph}
+def _draw_run_dir(path: Path, out: Path):
+    from sculpt.render.files import check_output_dir, render_run_dir
+
+    return render_run_dir(path, check_output_dir(out))
+
+
+def _draw_network_file(path: Path, out: Path):
+    from sculpt.render.files import check_output_dir, render_network_file
+
+    return render_network_file(path, check_output_dir(out))
+
+
+# kind -> callable(value, out) -> (written paths, notes)
+RENDERERS = {"graph": _draw_graph_file, "catalog": _draw_catalog_graph, "run": _draw_run_dir,
+             "network": _draw_network_file}
 
 
 def _output_formats(out: Path) -> tuple[Path, tuple[str, ...]]:

@@ -1,0 +1,51 @@
+"""``sculpt run GRAPH``: train, prune, detect, score and draw one task; print a short summary."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sculpt.config import TIE_BREAKS
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run", help="train, prune, detect, score and draw one task (GRAPH.fg or a catalog name)",
+        description="Train an MLP on a function graph, prune it (unit then edge pruning over the (p_u, p_e) "
+                    "grid), detect its modules, score them against the true structure and draw it all "
+                    "into a run directory. Command-line values override --config.")
+    p.add_argument("graph", metavar="GRAPH.fg|NAME", nargs="?",
+                   help="a .fg file or a catalog name (may come from --config instead)")
+    p.add_argument("--arch", type=int, nargs="+", metavar="WIDTH", help="hidden-layer widths (default: 24 24)")
+    p.add_argument("--seed", type=int, help="seed of initialisation, batches and noise (default 0)")
+    p.add_argument("--lr", type=float, help="learning rate (default: per graph)")
+    p.add_argument("--batch-size", type=int, help="batch size (default: per graph)")
+    p.add_argument("--epochs", type=int, help="epochs of every (re)training (default: per graph)")
+    p.add_argument("--p-u", type=float, nargs="+", metavar="PCT",
+                   help="unit-pruning rates in percent; one value runs one trial (default: 5 10 ... 70)")
+    p.add_argument("--p-e", type=float, nargs="+", metavar="PCT",
+                   help="edge-pruning rates in percent (default: 2.5 2 1.5 1 0.5)")
+    p.add_argument("--modularity-threshold", type=float, help="detection t_m (default -0.2)")
+    p.add_argument("--merge-threshold", type=float, help="detection merge delta (default 0.9)")
+    p.add_argument("--tie-break", choices=TIE_BREAKS,
+                   help="choice among equally sparse networks (default: order)")
+    p.add_argument("--out", type=Path, help="run directory (default: runs/<graph>-<timestamp>)")
+    p.add_argument("--force", action="store_true", help="replace an existing run directory")
+    p.add_argument("--config", type=Path, metavar="FILE", help="settings from a .toml file or a saved config.json")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or step messages")
+    p.add_argument("--no-spectral", action="store_true", help="skip the spectral clusterability score")
+    p.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from sculpt.errors import ConfigError
+    from sculpt.run import run
+
+    if args.graph is None and args.config is None:
+        raise ConfigError("give a GRAPH (.fg file or catalog name) or --config FILE")
+    result = run(args.graph, arch=args.arch, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
+                 epochs=args.epochs, p_u=args.p_u, p_e=args.p_e,
+                 modularity_threshold=args.modularity_threshold, merge_threshold=args.merge_threshold,
+                 tie_break=args.tie_break, out=args.out, force=args.force, progress=not args.no_progress,
+                 config=args.config, spectral=not args.no_spectral)
+    print(result.summary())
+    return 0

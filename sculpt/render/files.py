@@ -1,0 +1,201 @@
+"""Drawings of a run directory or a saved network, written as files.
+
+:func:`draw_run` is what :func:`sculpt.run.run` calls; :func:`render_run_dir` redraws from a saved
+run (``sculpt render RUN_DIR -o DIR``) and :func:`render_network_file` draws any saved network
+(``sculpt render NET.npz -o DIR``), detecting its modules on the fly. Each drawing writes ``.gv``
+always and ``.svg`` / ``.png`` when graphviz ``dot`` is present (else one note says how to get it).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from sculpt.errors import ConfigError, SnapshotError
+from sculpt.render.comparison import draw_comparison, input_output_names
+from sculpt.render.graphviz_io import save_graph
+from sculpt.render.hierarchy import draw_hierarchy
+from sculpt.render.network import draw_network
+
+FORMATS = ("svg", "png")
+
+
+def draw_run(out_dir: Path, config, net, modules: Mapping[str, Any], score: Mapping[str, Any] | None,
+             graph=None, structure=None, formats: Sequence[str] = FORMATS) -> tuple[dict[str, Path], list[str]]:
+    """Write the network, hierarchy and (when the true graph is known) comparison drawings.
+
+    Parameters
+    ----------
+    out_dir : Path
+    config : RunConfig or mapping
+        Graph name and seed for the titles.
+    net : PrunedNet or NetworkArrays
+        ``masks`` (and ``weights`` when present: edge widths follow |w|).
+    modules : mapping
+        ``Detection.to_dict()`` (``modules.json``).
+    score : mapping, optional
+        ``score.json``: density, chosen rates and criteria go into the titles.
+    graph : FunctionGraph, optional
+        The true function graph: names the units and enables the comparison drawing.
+    structure : Structure, optional
+    formats : tuple of str
+
+    Returns
+    -------
+    (paths, notes)
+        ``paths``: ``network_gv``, ``network_svg``, ``network_png``, ``hierarchy_*``,
+        ``comparison_*`` -> written files; ``notes``: at most one line (graphviz missing).
+    """
+    settings = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    score = dict(score or {})
+    masks = list(net.masks)
+    weights = getattr(net, "weights", None)
+    arch = [int(masks[0].shape[1])] + [int(m.shape[0]) for m in masks]
+    name = str(settings.get("graph", "network"))
+    inputs, outputs = input_output_names(graph, arch[0], arch[-1])
+    drawings = {
+        "network": draw_network(masks, modules.get("modules", []), weights=weights,
+                                units=modules.get("surviving_units"), title=f"{name}   arch {arch}",
+                                subtitle=_network_subtitle(settings, score, masks, modules),
+                                input_names=inputs, output_names=outputs),
+        "hierarchy": draw_hierarchy(modules["hierarchy"], len(arch), title=f"{name}: recovered hierarchy",
+                                    subtitle=_modules_subtitle(score, modules), input_names=inputs,
+                                    output_names=outputs),
+    }
+    if graph is not None:
+        drawings["comparison"] = draw_comparison(graph, modules["hierarchy"], len(arch), structure=structure,
+                                                 title=f"{name}: true structure vs recovered modules",
+                                                 subtitle=_criteria_subtitle(score, modules))
+    paths: dict[str, Path] = {}
+    notes: list[str] = []
+    for key, drawing in drawings.items():
+        written, note = save_graph(drawing, Path(out_dir) / key, formats=tuple(formats))
+        for path in written:
+            paths[f"{key}_{path.suffix.lstrip('.')}"] = path
+        if note and note not in notes:
+            notes.append(note)
+    return paths, notes
+
+
+def render_run_dir(run_dir, out_dir, formats: Sequence[str] = FORMATS) -> tuple[list[Path], list[str]]:
+    """Redraw a saved run (its ``net.npz``, ``modules.json``, ``score.json``, ``graph.fg``) into ``out_dir``.
+
+    Parameters
+    ----------
+    run_dir : path
+        A directory written by :func:`sculpt.run.run`.
+    out_dir : path
+        Where the drawings go (created; may be ``run_dir`` itself).
+    formats : tuple of str
+
+    Returns
+    -------
+    (written paths, notes)
+
+    Raises
+    ------
+    SnapshotError
+        A missing or unreadable file, named.
+    """
+    from sculpt.commands._inputs import load_network_argument
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise SnapshotError(f"{run_dir}: not a run directory")
+    net = load_network_argument(run_dir)
+    modules = _read_json(run_dir / "modules.json")
+    config = _read_json(run_dir / "config.json") if (run_dir / "config.json").is_file() else {}
+    score = _read_json(run_dir / "score.json") if (run_dir / "score.json").is_file() else {}
+    graph = _read_graph(run_dir / "graph.fg", name=Path(str(config.get("graph", "graph"))).stem)
+    paths, notes = draw_run(Path(out_dir), config, net, modules, score, graph=graph, formats=formats)
+    return list(paths.values()), notes
+
+
+def render_network_file(npz, out_dir, formats: Sequence[str] = FORMATS, **detect_options
+                        ) -> tuple[list[Path], list[str]]:
+    """Draw a saved network (PrunedNet snapshot or plain ``.npz``) with modules detected on the fly.
+
+    Parameters
+    ----------
+    npz : path
+    out_dir : path
+    formats : tuple of str
+    **detect_options
+        Passed to :func:`sculpt.detect.detect_modules`.
+
+    Returns
+    -------
+    (written paths, notes)
+        ``network.*`` and ``hierarchy.*`` in ``out_dir``.
+    """
+    from sculpt.commands._inputs import load_network_argument
+    from sculpt.detect import detect_modules
+
+    net = load_network_argument(npz)
+    detection = detect_modules(net.masks, **detect_options)
+    kept = sum(int(m.sum()) for m in net.masks)
+    total = sum(m.size for m in net.masks)
+    paths, notes = draw_run(Path(out_dir), {"graph": Path(npz).name}, net, detection.to_dict(),
+                            {"density": kept / total}, formats=formats)
+    return list(paths.values()), notes
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _read_graph(path: Path, name: str):
+    """The run's function graph, named after the run's graph setting (``graph.fg`` would name it "graph")."""
+    if not path.is_file():
+        return None
+    import dataclasses
+
+    from functiongraphs import load
+
+    graph = load(path)
+    return dataclasses.replace(graph, name=name)
+
+
+def _network_subtitle(settings: Mapping, score: Mapping, masks, modules: Mapping) -> str:
+    density = score.get("density")
+    if density is None:
+        density = sum(int(m.sum()) for m in masks) / sum(m.size for m in masks)
+    parts = [f"density {100 * density:.2f}%"]
+    if "seed" in settings:
+        parts.append(f"seed {settings['seed']}")
+    chosen = score.get("chosen") or {}
+    if chosen.get("p_u") is not None:
+        parts.append(f"p_u {chosen['p_u']:g}  p_e {chosen['p_e']:g}")
+    found = len(modules.get("modules", []))
+    parts.append(f"{found} module{'s' if found != 1 else ''}")
+    return "   ".join(parts)
+
+
+def _modules_subtitle(score: Mapping, modules: Mapping) -> str:
+    found = len(modules.get("modules", []))
+    expected = score.get("expected_modules")
+    text = f"{found} module{'s' if found != 1 else ''} found" + (f", {expected} expected" if expected is not None else "")
+    reused = modules.get("hierarchy", {}).get("reused_modules", [])
+    if reused:
+        text += "; reused: " + ", ".join(f"M{i}" for i in reused)
+    return text
+
+
+def _criteria_subtitle(score: Mapping, modules: Mapping) -> str:
+    criteria = score.get("criteria") or {}
+    parts = [_modules_subtitle(score, modules)]
+    parts += [f"{name}: {'yes' if ok else 'NO'}" for name, ok in criteria.items()]
+    return "   ".join(parts)
+
+
+def check_output_dir(out: Path) -> Path:
+    """The ``-o`` of a run-directory / network render must be a directory, not a file name."""
+    if out.suffix.lower() in (".svg", ".png", ".pdf", ".gv"):
+        raise ConfigError(f"output {out} must be a directory for a run directory or a .npz network "
+                          "(several drawings are written)")
+    return out
