@@ -1,0 +1,157 @@
+"""Trial records: one JSON object per line, appended and fsync'ed line by line.
+
+A process killed at any moment (even ``kill -9``) leaves at worst one incomplete last line. The
+reader tolerates exactly that and reports it; an unreadable line anywhere else is an error. A
+writer opened for resuming cuts such a torn tail off first so new lines start on a fresh line.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from sculpt.errors import SnapshotError
+
+
+@dataclass
+class RecordsFile:
+    """What :func:`read_records` found.
+
+    Attributes
+    ----------
+    records : list of dict
+        Every complete record, in file order.
+    torn_tail : str or None
+        The incomplete last line (as text) left by a killed writer, or None.
+    torn_offset : int or None
+        Byte offset where the torn tail starts (the size the file has once it is cut off).
+    """
+
+    records: list[dict] = field(default_factory=list)
+    torn_tail: str | None = None
+    torn_offset: int | None = None
+
+    def describe_torn_tail(self, path: str | Path) -> str:
+        """A one-line note about the torn tail (empty when there is none)."""
+        if self.torn_tail is None:
+            return ""
+        preview = self.torn_tail[:60] + ("..." if len(self.torn_tail) > 60 else "")
+        return (f"{path}: ignoring an incomplete last line ({len(self.torn_tail.encode())} bytes at "
+                f"offset {self.torn_offset}, left by an interrupted writer): {preview!r}")
+
+
+def read_records(path: str | Path) -> RecordsFile:
+    """Read a records file, tolerating (and reporting) a torn last line.
+
+    Parameters
+    ----------
+    path : path-like
+        A JSONL file; a missing file reads as empty.
+
+    Returns
+    -------
+    RecordsFile
+
+    Raises
+    ------
+    SnapshotError
+        A line other than the last is not a JSON object (the file was edited or is not a records
+        file); the message names the file and line number.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return RecordsFile()
+    except OSError as exc:
+        raise SnapshotError(f"cannot read records {path}: {exc.strerror or exc}") from None
+    result = RecordsFile()
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline, else a line never finished
+    offset = 0
+    for number, raw in enumerate(lines, start=1):
+        record = _parse_line(raw)
+        if record is None:
+            if number == len(lines) and not tail:
+                # The last line is garbage (e.g. zero-filled after a crash): same as unfinished.
+                tail = raw
+                break
+            raise SnapshotError(f"{path}:{number}: not a JSON record; the file is damaged or is not a records file")
+        result.records.append(record)
+        offset += len(raw) + 1
+    if tail:
+        result.torn_tail = tail.decode("utf-8", errors="replace")
+        result.torn_offset = offset
+    return result
+
+
+def _parse_line(raw: bytes) -> dict | None:
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def finished_ids(records: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Ids of the trials that finished successfully (``status == "ok"``)."""
+    return {r["trial_id"] for r in records if r.get("status") == "ok" and "trial_id" in r}
+
+
+class RecordWriter:
+    """Appends records to a JSONL file, each line flushed and fsync'ed before :meth:`write` returns.
+
+    Parameters
+    ----------
+    path : path-like
+        The records file (created with its parent directory when missing).
+    truncate_at : int or None
+        Cut the file to this size first (the offset of a torn tail found by :func:`read_records`).
+    """
+
+    def __init__(self, path: str | Path, truncate_at: int | None = None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if truncate_at is not None:
+            with open(self.path, "r+b") as handle:
+                handle.truncate(truncate_at)
+                handle.flush()
+                os.fsync(handle.fileno())
+        self._handle = open(self.path, "ab")
+        self._sync_directory()
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Append one record as a single line and make it durable."""
+        line = json.dumps(record, sort_keys=True, allow_nan=False, separators=(",", ":")) + "\n"
+        # One write call per line: a kill can only ever leave this line incomplete.
+        self._handle.write(line.encode())
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        """Close the file."""
+        if not self._handle.closed:
+            self._handle.close()
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _sync_directory(self) -> None:
+        # Make the file's creation itself durable.
+        try:
+            fd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)

@@ -1,0 +1,256 @@
+"""Run an experiment's trials on local cores (joblib/loky), on Ray, or serially, with resumable records.
+
+The parent process is the only writer: workers return a record, the parent appends it (one
+fsync'ed JSON line) as soon as that trial finishes, in completion order. Killing the parent loses
+at most the trials in flight; ``resume=True`` skips every trial already recorded as finished.
+
+Local cores use joblib/loky with ``return_as="generator_unordered"``. Ray runs the same trial
+function as Ray tasks collected with ``ray.wait`` (see :func:`_execute_on_ray` for why not Ray's
+joblib backend); ``address`` reaches a cluster, a local Ray node is started otherwise.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from sculpt.errors import ConfigError
+from sculpt.experiments.config import Experiment, Trial, load_experiment
+from sculpt.experiments.records import RecordWriter, finished_ids, read_records
+from sculpt.experiments.trial import trial_kind
+
+BACKENDS = ("loky", "ray", "serial")
+RECORDS_NAME = "records.jsonl"
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GridResult:
+    """What :func:`run_grid` did.
+
+    Attributes
+    ----------
+    records_path : Path
+    ran : int
+        Trials run now (successful or not).
+    failed : int
+        Of those, how many raised (recorded with ``status == "error"``).
+    skipped : int
+        Trials already finished in the records (resume).
+    remaining : int
+        Trials still not finished after this call (``limit`` or failures).
+    torn_note : str
+        Non-empty when a torn last line from an interrupted run was found and cut off.
+    wall_s : float
+    """
+
+    records_path: Path
+    ran: int
+    failed: int
+    skipped: int
+    remaining: int
+    torn_note: str
+    wall_s: float
+
+
+def run_grid(experiment: Experiment | str | Path, backend: str = "loky", jobs: int | None = None,
+             resume: bool = False, limit: int | None = None, address: str | None = None,
+             keep_runs: bool = False, out: str | Path | None = None,
+             progress: bool = True) -> GridResult:
+    """Run every trial of an experiment and append one record per finished trial.
+
+    Parameters
+    ----------
+    experiment : Experiment or path-like
+        An expanded experiment or the path of its TOML file.
+    backend : {"loky", "ray", "serial"}
+        ``loky``: joblib worker processes on this machine (default). ``ray``: joblib's Ray
+        backend on a local Ray node or the cluster at ``address``. ``serial``: in this process.
+    jobs : int, optional
+        Parallel workers; default: every CPU (loky, ray) or 1 (serial).
+    resume : bool
+        Continue an existing records file, skipping finished trials. Without it an existing,
+        non-empty records file is an error (nothing is overwritten).
+    limit : int, optional
+        Run at most this many of the pending trials.
+    address : str, optional
+        Ray cluster address for ``ray.init`` (``"auto"``, ``"ray://host:10001"``); local when None.
+    keep_runs : bool
+        Save each trial's network under ``OUT/runs/<trial_id>/``.
+    out : path-like, optional
+        Output directory; default ``runs/<experiment name>``. Records go to ``OUT/records.jsonl``.
+    progress : bool
+        Show a tqdm bar on stderr.
+
+    Returns
+    -------
+    GridResult
+    """
+    if not isinstance(experiment, Experiment):
+        experiment = load_experiment(experiment)
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"jobs must be at least 1, got {jobs}")
+    if limit is not None and limit < 0:
+        raise ConfigError(f"limit must be at least 0, got {limit}")
+    out_dir = Path(out) if out is not None else Path("runs") / experiment.name
+    records_path = out_dir / RECORDS_NAME
+    existing = read_records(records_path)
+    if (existing.records or existing.torn_tail is not None) and not resume:
+        raise ConfigError(f"{records_path} already holds {len(existing.records)} records; pass --resume to "
+                          "continue it or choose another output directory")
+    torn_note = existing.describe_torn_tail(records_path)
+    if torn_note:
+        print(f"sculpt grid: {torn_note}; the trial will run again", file=sys.stderr)
+
+    done = finished_ids(existing.records)
+    pending = [t for t in experiment.trials if t.trial_id not in done]
+    skipped = len(experiment.trials) - len(pending)
+    if limit is not None:
+        pending = pending[:limit]
+    start = time.perf_counter()
+    ran = failed = 0
+    with RecordWriter(records_path, truncate_at=existing.torn_offset) as writer:
+        results = _execute(experiment, pending, backend, jobs, address,
+                           out_dir / "runs" if keep_runs else None)
+        for record in _with_progress(results, len(pending), experiment.name, progress):
+            writer.write(record)
+            ran += 1
+            failed += record["status"] != "ok"
+    finished_now = finished_ids(read_records(records_path).records)
+    remaining = sum(t.trial_id not in finished_now for t in experiment.trials)
+    return GridResult(records_path, ran, failed, skipped, remaining, torn_note, time.perf_counter() - start)
+
+
+def execute_trial(kind: str, params: dict, trial_id: str, experiment: str, figure: str,
+                  run_dir: str | None, limit_threads: bool) -> dict:
+    """Run one trial and return its record (never raises for a failing trial).
+
+    Parameters
+    ----------
+    kind, params, trial_id
+        The trial (see :class:`sculpt.experiments.config.Trial`).
+    experiment, figure : str
+        Copied into the record so a records file describes itself.
+    run_dir : str or None
+        Where to save the trial's network, if anywhere.
+    limit_threads : bool
+        Run torch on one thread during the trial (one trial per core, no oversubscription; on
+        16-256-row tasks threads only add overhead). The previous setting is restored.
+
+    Returns
+    -------
+    dict
+        ``trial_id, experiment, figure, kind, config, status`` plus the kind's ``metrics,
+        densities, modules, score, timings`` (or ``error`` when it raised).
+    """
+    trial = trial_kind(kind)
+    record = {"version": RECORD_VERSION, "trial_id": trial_id, "experiment": experiment,
+              "figure": figure, "kind": kind, "config": {"kind": kind, **params}}
+    start = time.perf_counter()
+    try:
+        with _one_torch_thread(limit_threads and trial.uses_torch):
+            result = trial.run(params, Path(run_dir) if run_dir else None)
+    except Exception as exc:  # a failing trial is data, not a reason to stop the grid
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        record.update(status="error", error=f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})",
+                      timings={"total_s": time.perf_counter() - start})
+        return record
+    record.update(status="ok", **result)
+    record["timings"] = {**result.get("timings", {}), "wall_s": time.perf_counter() - start}
+    return record
+
+
+@contextmanager
+def _one_torch_thread(enabled: bool):
+    """Run torch on one thread (restored afterwards): tiny matmuls only lose from threading, and
+    parallel trials must not oversubscribe the cores."""
+    if not enabled:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _execute(experiment: Experiment, trials: list[Trial], backend: str, jobs: int | None,
+             address: str | None, runs_dir: Path | None) -> Iterator[dict]:
+    calls = [_call_args(experiment, t, runs_dir, limit_threads=True) for t in trials]
+    if not calls:
+        return iter(())
+    if backend == "serial":
+        return (execute_trial(*args) for args in calls)
+    if backend == "loky":
+        from joblib import Parallel, delayed
+
+        n_jobs = jobs or os.cpu_count() or 1
+        return iter(Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
+            delayed(execute_trial)(*args) for args in calls))
+    return _execute_on_ray(calls, jobs, address)
+
+
+def _call_args(experiment: Experiment, trial: Trial, runs_dir: Path | None, limit_threads: bool) -> tuple:
+    run_dir = str(runs_dir / trial.trial_id) if runs_dir is not None else None
+    return (trial.kind, trial.params, trial.trial_id, experiment.name, experiment.figure, run_dir,
+            limit_threads)
+
+
+def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -> Iterator[dict]:
+    """Ray tasks, yielded as they finish.
+
+    Ray's joblib backend (``register_ray`` + ``parallel_config(backend="ray")``) only returns
+    results when the whole batch is done (it does not support ``return_as="generator*"``), which
+    would lose every record on a crash. Native tasks plus ``ray.wait`` run the same
+    :func:`execute_trial` and stream records, one per finished trial.
+    """
+    ray = _import_ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address is None:
+            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    try:
+        remote_trial = ray.remote(num_cpus=1, max_retries=0)(execute_trial)
+        pending = [remote_trial.remote(*args) for args in calls]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield ray.get(ref)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _import_ray():
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("the ray backend needs Ray: pip install 'sculpt[ray]' (or pip install ray)") from None
+    return ray
+
+
+def _with_progress(records: Iterable[dict], total: int, name: str, enabled: bool) -> Iterator[dict]:
+    if not enabled or total == 0:
+        yield from records
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=name, unit="trial", file=sys.stderr, dynamic_ncols=True) as bar:
+        for record in records:
+            bar.update(1)
+            if record["status"] != "ok":
+                bar.write(f"trial {record['trial_id']} failed: {record.get('error')}", file=sys.stderr)
+            yield record
