@@ -397,7 +397,7 @@ def format_summary(cfg: RunConfig, score: dict, detection, paths: dict, notes: l
     for name, ok in score.get("criteria", {}).items():
         lines.append(f"success        {name}: {'yes' if ok else 'NO'}")
     if "input_ari" in score:
-        lines.append(f"agreement      inputs ARI {score['input_ari']:.2f}, outputs ARI {score['output_ari']:.2f}")
+        lines.append(f"agreement      inputs ARI {score['input_ari']:.2f}, outputs ARI {score['output_ari']:.2f} by function, {score['output_support_ari']:.2f} by input support")
     spectral = score.get("spectral")
     if spectral and "ncut" in spectral:
         lines.append(f"spectral       n-cut {_fmt(spectral['ncut'], '.3f')} (k={spectral.get('k')}), "

@@ -198,7 +198,9 @@ def compare(detection, structure, *, name: str | None = None, hidden_layers: int
     dict
         ``input_ari`` / ``output_ari`` (adjusted Rand index of the input / output unit partition
         against ``structure.input_groups`` / ``structure.output_groups``; removed units count as
-        singletons), ``inputs_split``, ``outputs_split``, ``num_modules``, ``expected_modules``,
+        singletons), ``output_support_ari`` (the output partition against
+        ``structure.output_support_groups``, the right yardstick when every output computes its own
+        function, as in [4,2,4]), ``inputs_split``, ``outputs_split``, ``num_modules``, ``expected_modules``,
         ``module_count_error`` and ``criteria`` (name -> bool).
     """
     from sklearn.metrics import adjusted_rand_score
@@ -206,6 +208,7 @@ def compare(detection, structure, *, name: str | None = None, hidden_layers: int
     n_in, n_out = structure.n_inputs, structure.n_outputs
     true_in = _partition_labels(n_in, structure.input_groups)
     true_out = _partition_labels(n_out, structure.output_groups)
+    true_support = _partition_labels(n_out, structure.output_support_groups)
     found_in = _detected_labels(detection, 0, n_in)
     found_out = _detected_labels(detection, -1, n_out)
     n_modules = _num_modules(detection)
@@ -214,6 +217,7 @@ def compare(detection, structure, *, name: str | None = None, hidden_layers: int
     return {
         "input_ari": float(adjusted_rand_score(true_in, found_in)),
         "output_ari": float(adjusted_rand_score(true_out, found_out)),
+        "output_support_ari": float(adjusted_rand_score(true_support, found_out)),
         "inputs_split": inputs_split(detection, structure.input_groups),
         "outputs_split": outputs_split(detection, structure.output_groups),
         "num_modules": n_modules,

@@ -78,6 +78,7 @@ def test_compare_graded_scores():
     out = score.compare(SEPARABLE, structure, name="input-separable", expected_modules=2)
     assert out["input_ari"] == pytest.approx(1.0)
     assert out["output_ari"] == pytest.approx(0.0)  # 4 singleton functions vs 2 output modules
+    assert out["output_support_ari"] == pytest.approx(1.0)  # outputs {0,1} / {2,3} by input support
     assert out["inputs_split"] and not out["outputs_split"]
     assert out["num_modules"] == 2 and out["module_count_error"] == 0
     assert out["criteria"] == {"input_separable_success": True}
