@@ -496,3 +496,33 @@ def test_batched_kmeans_with_fewer_distinct_points_than_k():
     r = kmeans(x, 4, n_init=5, seed=0)
     assert r.inertia == 0.0 and np.isfinite(r.centers).all()
     assert len(set(map(tuple, r.centers[np.unique(r.labels)].round(12).tolist()))) == 3
+
+
+def test_nearest_center_equals_argmin_and_keeps_the_first_of_tied_centers():
+    from sculpt.spectral.kmeans import _nearest, _with_ones
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 3))
+    centers = rng.normal(size=(4, 5, 3))
+    centers[:, 3] = centers[:, 1]  # duplicate centers: exact ties, argmin picks the lower index
+    centers[2, 4] = x[7]           # a point sitting on a center
+    labels, best = _nearest(np.ascontiguousarray(_with_ones(x).T), centers)
+    dist = ((x[None, :, None, :] - centers[:, None, :, :]) ** 2).sum(axis=3)  # (R, N, k)
+    assert np.array_equal(labels, np.argmin(dist, axis=2))
+    assert not np.any(labels == 3)
+    assert best + (x ** 2).sum(axis=1) == pytest.approx(dist.min(axis=2), abs=1e-12)
+    assert labels[2, 7] == 4
+
+
+def test_batched_kmeans_pinned_result():
+    # values of the argmin-based implementation before the running-minimum rewrite: bit-identical
+    from sculpt.spectral.kmeans import kmeans
+
+    x = np.random.default_rng(11).normal(size=(300, 4))
+    x[150:] += 3.0
+    r = kmeans(x, 7, n_init=25, seed=3)
+    assert r.inertia == pytest.approx(737.494818917412, rel=1e-12)
+    assert r.n_iter == 18
+    assert np.bincount(r.labels).tolist() == [60, 43, 33, 52, 42, 32, 38]
+    assert r.labels[:12].tolist() == [0, 0, 6, 3, 3, 0, 0, 0, 0, 3, 0, 3]
+    assert float(r.inertias.sum()) == pytest.approx(18835.32521819243, rel=1e-12)

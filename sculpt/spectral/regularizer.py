@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from sculpt.errors import ConfigError, SculptError
-from sculpt.spectral.clustering import normalized_laplacian, smallest_eigenpairs
+from sculpt.spectral.clustering import _one_thread, normalized_laplacian, smallest_eigenpairs
 from sculpt.spectral.graph import graph_from_blocks
 
 EIGEN_SOLVERS = ("rayleigh", "eigvalsh")
@@ -96,7 +96,9 @@ def fixed_eigenvectors(abs_weights_np, num_eigs: int, seed: int = 0) -> tuple:
         raise SculptError(f"clusterability regulariser: {graph.n_nodes} alive units, need more than {n_eigs}")
     lap, sqrt_degree = normalized_laplacian(graph.adjacency)
     side = (graph.node_layer % 2).astype(np.int64)
-    vals, vecs, _ = smallest_eigenpairs(lap, n_eigs, "auto", np.random.default_rng(seed), 1e-10, side, sqrt_degree)
+    with _one_thread():  # called every training step: BLAS thread teams cost ~6x here (see clustering)
+        vals, vecs, _ = smallest_eigenpairs(lap, n_eigs, "auto", np.random.default_rng(seed), 1e-10, side,
+                                            sqrt_degree)
     blocks = [np.zeros((size, n_eigs)) for size in graph.layer_sizes]
     for l in range(len(blocks)):
         rows = graph.node_layer == l
