@@ -72,17 +72,9 @@ def as_masks(network) -> list[np.ndarray]:
     if hasattr(network, "masks") and not isinstance(network, (list, tuple, np.ndarray)):
         return as_masks(network.masks)
     if isinstance(network, (list, tuple)) and len(network) > 0:
-        masks = []
-        for layer, mask in enumerate(network):
-            arr = _to_numpy(mask)
-            if arr.ndim != 2:
-                raise SculptError(f"mask {layer} must be 2-d (out x in), got shape {arr.shape}")
-            if arr.dtype != bool:
-                if not np.isin(arr, (0, 1)).all():
-                    raise SculptError(f"mask {layer} must hold only 0/1 values")
-                arr = arr.astype(bool)
-            masks.append(arr)
-        return masks
+        from sculpt.detect.condense import validate_masks
+
+        return validate_masks([_to_numpy(mask) for mask in network])
     raise SculptError("cannot read masks from a "
                       f"{type(network).__name__}: give a list of 0/1 arrays (out x in), an object "
                       "with .masks (e.g. PrunedNet) or a torch.nn.Sequential")
