@@ -244,14 +244,7 @@ class RunConfig:
             Settings used when the file does not give them (e.g. ``graph`` from the command line).
         """
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
-        try:
-            data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
+        data = read_settings_file(path, "config")
         merged = {k: v for k, v in defaults.items() if v is not None}
         if isinstance(data, Mapping):
             merged.update({str(k).replace("-", "_"): v for k, v in data.items()})
@@ -261,6 +254,23 @@ class RunConfig:
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def read_settings_file(path: Path, what: str) -> Any:
+    """Parse a settings file: JSON when the suffix is ``.json``, else TOML.
+
+    Raises ConfigError naming the file when it cannot be read or parsed (``what`` says what kind
+    of file it is: "config", "experiment").
+    """
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    is_json = path.suffix.lower() == ".json"
+    try:
+        return json.loads(text) if is_json else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if is_json else 'TOML'}: {exc}") from None
 
 
 def training_defaults(graph: str) -> tuple[float, int, int]:

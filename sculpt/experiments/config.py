@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -115,15 +114,10 @@ def load_experiment(path: str | Path) -> Experiment:
     ConfigError
         Unreadable file, invalid TOML, unknown key (named with the file), or a bad setting.
     """
+    from sculpt.config import read_settings_file
+
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read experiment {path}: {exc.strerror or exc}") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    document = read_settings_file(path, "experiment")
     return expand_experiment(document, source=str(path), default_name=path.stem)
 
 
