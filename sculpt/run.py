@@ -80,7 +80,7 @@ class RunResult:
 
 def run(graph, *, arch=None, seed=None, lr=None, batch_size=None, epochs=None, p_u=None, p_e=None,
         modularity_threshold=None, merge_threshold=None, tie_break=None, out=None, force: bool = False,
-        progress: bool = True, config=None, spectral: bool = True) -> RunResult:
+        progress: bool = True, config=None, spectral: bool = True, prune_options=None) -> RunResult:
     """Train, prune, detect, score and draw one task; write a run directory.
 
     Parameters
@@ -112,6 +112,10 @@ def run(graph, *, arch=None, seed=None, lr=None, batch_size=None, epochs=None, p
         override it when given (not None).
     spectral : bool
         Also compute the spectral n-cut clusterability (``score["spectral"]``).
+    prune_options : dict, optional
+        Extra keywords of :func:`sculpt.prune.prune_grid` (e.g. an MNIST preset's
+        ``dense_epochs``, ``min_step``, ``max_rounds``, ``unit_score_batch_size``); recorded in the
+        network's meta (``net.json``), not in ``config.json``.
 
     Returns
     -------
@@ -143,7 +147,8 @@ def run(graph, *, arch=None, seed=None, lr=None, batch_size=None, epochs=None, p
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     try:
-        result = _run_into(partial, cfg, task, graph_object, catalog_name, progress, spectral)
+        result = _run_into(partial, cfg, task, graph_object, catalog_name, progress, spectral,
+                           dict(prune_options or {}))
         _finish(partial, run_dir, force)
     except BaseException:  # KeyboardInterrupt included: never leave a half-written run behind
         shutil.rmtree(partial, ignore_errors=True)
@@ -260,7 +265,7 @@ def _say(progress: bool, message: str) -> None:
 
 
 def _run_into(run_dir: Path, cfg: RunConfig, task, graph_object, catalog_name, progress: bool,
-              spectral: bool) -> RunResult:
+              spectral: bool, prune_options: dict) -> RunResult:
     from sculpt.detect import detect_modules
     from sculpt.prune import prune_grid
 
@@ -273,7 +278,8 @@ def _run_into(run_dir: Path, cfg: RunConfig, task, graph_object, catalog_name, p
     net = prune_grid(task, arch, seed=cfg.seed, p_u=cfg.p_u, p_e=cfg.p_e, lr=cfg.lr,
                      batch_size=cfg.batch_size, epochs=cfg.epochs,
                      accuracy_threshold=cfg.accuracy_threshold,
-                     prefer=tie_break_rule(cfg.tie_break, cfg.detect_options()), progress=progress)
+                     prefer=tie_break_rule(cfg.tie_break, cfg.detect_options()), progress=progress,
+                     **prune_options)
     paths["net"] = net.save(run_dir / "net")
     paths["net_header"] = run_dir / "net.json"
     paths["history"] = write_json(run_dir / "history.json", net.history)
@@ -385,6 +391,11 @@ def format_summary(cfg: RunConfig, score: dict, detection, paths: dict, notes: l
              f"(p_u {_fmt(score['chosen']['p_u'])}, p_e {_fmt(score['chosen']['p_e'])} kept)",
              f"density        {100 * score['density']:.2f}%  ({score['kept_weights']} of "
              f"{score['total_weights']} weights)"]
+    accuracy = score.get("accuracy") or {}
+    if accuracy:
+        shown = ", ".join(f"{kind} {value:.2f}%" for kind, value in accuracy.items()
+                          if kind in ("row", "bit", "block") and value is not None)
+        lines.append(f"accuracy       {shown}  (test split; per row, per bit, per one-hot block)")
     units = [f"{n}/{w}" for n, w in zip(score["surviving_units"], arch)]
     lines.append(f"units kept     {' '.join(units)}  (per layer, inputs first)")
     expected = score.get("expected_modules")
@@ -397,7 +408,8 @@ def format_summary(cfg: RunConfig, score: dict, detection, paths: dict, notes: l
     for name, ok in score.get("criteria", {}).items():
         lines.append(f"success        {name}: {'yes' if ok else 'NO'}")
     if "input_ari" in score:
-        lines.append(f"agreement      inputs ARI {score['input_ari']:.2f}, outputs ARI {score['output_ari']:.2f} by function, {score['output_support_ari']:.2f} by input support")
+        lines.append(f"agreement      inputs ARI {score['input_ari']:.2f}, outputs ARI "
+                     f"{score['output_ari']:.2f} by function, {score['output_support_ari']:.2f} by input support")
     spectral = score.get("spectral")
     if spectral and "ncut" in spectral:
         lines.append(f"spectral       n-cut {_fmt(spectral['ncut'], '.3f')} (k={spectral.get('k')}), "

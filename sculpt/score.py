@@ -131,6 +131,31 @@ def hierarchical_exact(detection, input_groups: Groups, output_groups: Groups,
 
 
 # The paper's named success criteria (spec 5.8), by the name compare() reports them under.
+def surviving_groups_split(detection, layer: int, groups: Groups) -> bool:
+    """Each group's *surviving* units lie in one module, a different module per group.
+
+    Pruned units are ignored (on MNIST most border pixels never carry an edge); a group with no
+    surviving unit fails.
+    """
+    lookup = unit_modules(detection, layer)
+    ids = [{lookup[int(u)] for u in group if int(u) in lookup} for group in groups]
+    return all(len(i) == 1 for i in ids) and len(set().union(*ids)) == len(groups)
+
+
+def two_digits_success(detection, input_groups: Groups, output_groups: Groups) -> bool:
+    """Paper section 5.5 (MNIST two digits, 33/36 in the paper): two completely separable modules.
+
+    The surviving left-image pixels form one module and the right-image pixels another, and each
+    image's module is the module of its own output half.
+    """
+    if not (surviving_groups_split(detection, 0, input_groups)
+            and surviving_groups_split(detection, -1, output_groups)):
+        return False
+    inputs, outputs = unit_modules(detection, 0), unit_modules(detection, -1)
+    return all({inputs[int(u)] for u in inp if int(u) in inputs} == {outputs[int(o)] for o in out}
+               for inp, out in zip(input_groups, output_groups))
+
+
 CRITERIA = {
     "input_separable_success": input_separable_success,
     "reused_success": reused_success,
@@ -140,6 +165,7 @@ CRITERIA = {
     "overlap_output_subfunctions": overlap_output_subfunctions,
     "overlap_hidden_separability": overlap_hidden_separability,
     "hierarchical_exact": hierarchical_exact,
+    "two_digits_success": two_digits_success,
 }
 
 
@@ -158,6 +184,8 @@ def _catalog_criteria(name: str, structure, hidden_layers: int | None) -> dict:
         return {"overlap_input_separability": lambda d: overlap_input_separability(d, inp),
                 "overlap_output_subfunctions": lambda d: overlap_output_subfunctions(d, out),
                 "overlap_hidden_separability": lambda d: overlap_hidden_separability(d, out)}
+    if name == "mnist-two-digits":
+        return {"two_digits_success": lambda d: two_digits_success(d, inp, out)}
     if name.startswith("hierarchical") and hidden_layers is not None:
         return {"hierarchical_exact": lambda d: hierarchical_exact(d, inp, out, hidden_layers)}
     return {}

@@ -63,12 +63,14 @@ class TrainResult:
     ----------
     accuracy : ndarray (E,)
         Test-split accuracy of the kept (best-epoch) network, in the metric ``task.acceptance``
-        names; what the pruning threshold is compared with.
+        names; reported only (pruning compares ``val_accuracy`` with its threshold, so that the
+        test split never selects; for Boolean tasks validation and test are the same rows).
     test : dict of ndarray
         "bit", "row" (and "block" when the task has output blocks) test accuracies in percent,
         and "loss" (mean BCE).
     val_loss, val_accuracy : ndarray (E,)
-        Validation loss and accuracy of the kept epoch, as used by the selection rule.
+        Validation loss and accuracy (``task.acceptance`` metric) of the kept epoch, as used by
+        the selection rule and by the pruning threshold.
     best_epoch : ndarray (E,) of int
     curves : dict of ndarray (epochs, E)
         "val_loss" and "val_accuracy" per epoch.

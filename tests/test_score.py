@@ -101,3 +101,19 @@ def test_compare_names_the_criteria_of_each_catalog_family():
     for name in ("input-separable", "reused", "separable-reused", "non-modular", "overlap1-use4",
                  "hierarchical-use8"):
         assert set(score.compare(reused, s, name=name, hidden_layers=3)["criteria"]) <= set(score.CRITERIA)
+
+
+def test_two_digits_success_ignores_pruned_pixels_but_needs_each_image_in_its_output_half():
+    pixels = [[0, 1, 2, 3], [4, 5, 6, 7]]      # left image, right image
+    halves = [[0, 1], [2, 3]]                  # left digit's outputs, right digit's outputs
+    # pixels 0 and 7 were pruned away: they are not in any module
+    good = fake([{1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 1}, {10: 0, 11: 1}, {0: 0, 1: 0, 2: 1, 3: 1}])
+    assert score.two_digits_success(good, pixels, halves)
+    assert score.surviving_groups_split(good, 0, pixels)
+    assert not score.inputs_split(good, pixels)  # the strict Boolean criterion counts pruned pixels
+    crossed = fake([{1: 0, 2: 0, 3: 0, 4: 1, 5: 1, 6: 1}, {10: 0, 11: 1}, {0: 1, 1: 1, 2: 0, 3: 0}])
+    assert not score.two_digits_success(crossed, pixels, halves)
+    mixed = fake([{1: 0, 2: 1, 3: 0, 4: 1, 5: 1, 6: 1}, {10: 0, 11: 1}, {0: 0, 1: 0, 2: 1, 3: 1}])
+    assert not score.two_digits_success(mixed, pixels, halves)
+    all_pruned = fake([{4: 1, 5: 1}, {11: 1}, {0: 1, 1: 1, 2: 1, 3: 1}])
+    assert not score.two_digits_success(all_pruned, pixels, halves)

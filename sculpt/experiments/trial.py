@@ -166,9 +166,20 @@ def _run_sculpt(params: dict, run_dir: Path | None) -> dict:
 
 
 def build_task(graph: str, noise: float):
-    """The Task of a catalog name (or a ``.fg`` path)."""
-    from functiongraphs import Task, catalog
+    """The Task of a catalog name, a ``.fg`` path or an MNIST task name.
 
+    MNIST tasks (:data:`functiongraphs.mnist.TASKS`) sample their pairs with the ``paper``
+    preset's sizes (800 training pairs per digit combination) from the MNIST cache; they have no
+    input noise, so ``noise`` must be 0.
+    """
+    from functiongraphs import Task, catalog, mnist
+
+    if graph in mnist.TASKS:
+        if noise:
+            raise ConfigError(f"MNIST task {graph!r} takes no input noise; set noise = 0.0 (got {noise:g})")
+        from sculpt import presets
+
+        return presets.get(graph, "paper").build_task()
     if graph.endswith(".fg"):
         from functiongraphs import load  # a user's own graph
 
@@ -182,10 +193,12 @@ def check_graph(graph: str, where: str) -> None:
         if not Path(graph).is_file():
             raise ConfigError(f"{where}: graph file '{graph}' does not exist")
         return
-    from functiongraphs import catalog
+    from functiongraphs import catalog, mnist
     from sculpt.config import closest_name
 
-    known = catalog.names()
+    if graph in mnist.TASKS:
+        return
+    known = catalog.names() + list(mnist.TASKS)
     if graph not in known:
         hint = closest_name(graph, known)
         raise ConfigError(f"{where}: unknown graph '{graph}'" + (f"; did you mean '{hint}'?" if hint else
@@ -206,7 +219,19 @@ def prune_from_params(task, params: dict):
     return prune_grid(task, full_arch(task, params["arch"]), seed=params["seed"],
                       p_u=params["p_u"], p_e=params["p_e"], lr=params["lr"],
                       batch_size=params["batch_size"], epochs=params["epochs"],
-                      accuracy_threshold=params["accuracy_threshold"], prefer=prefer, progress=False)
+                      accuracy_threshold=params["accuracy_threshold"], prefer=prefer, progress=False,
+                      **_mnist_prune_options(params["graph"]))
+
+
+def _mnist_prune_options(graph: str) -> dict:
+    """Batched unit scores over an MNIST task's large validation set (the paper preset's batch)."""
+    from functiongraphs import mnist
+
+    if graph not in mnist.TASKS:
+        return {}
+    from sculpt import presets
+
+    return {"unit_score_batch_size": presets.get(graph, "paper").unit_score_batch_size}
 
 
 def detect_from_params(masks, params: dict):

@@ -36,7 +36,7 @@ class StageLog:
     trained: list = field(default_factory=list)
     accepted: list = field(default_factory=list)
     density: list = field(default_factory=list)
-    accuracy: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)  # validation accuracy, what acceptance compared
 
     def member_rounds(self, member: int) -> list[dict]:
         """JSON-able rounds of one member (only rounds it took part in)."""
@@ -71,7 +71,8 @@ def run_stage(model: MaskedMLP, task, stage: Stage, schedule: HalvingSchedule, *
     schedule : HalvingSchedule
         One entry per member.
     threshold : float
-        Acceptance: the retrained member's test accuracy (``task.acceptance`` metric) >= threshold.
+        Acceptance: the retrained member's validation accuracy (``task.acceptance`` metric, at its
+        kept epoch) >= threshold. Test accuracy is never used to select.
     validated : ndarray of bool (E,)
         Updated in place: set for members once a step of theirs is accepted.
     train_kwargs : dict
@@ -94,8 +95,10 @@ def run_stage(model: MaskedMLP, task, stage: Stage, schedule: HalvingSchedule, *
             stage.prune(model, pp, trying)
             active = None if trying.all() else torch.from_numpy(trying).to(model.device)
             result = train(model, task, active=active, **train_kwargs)
-            accuracy = np.where(trying, result.accuracy, np.nan)
-            passed = trying & (result.accuracy >= threshold)
+            # acceptance reads the VALIDATION split (result.accuracy is the test split, only reported);
+            # for Boolean tasks the two are the same rows
+            accuracy = np.where(trying, result.val_accuracy, np.nan)
+            passed = trying & (result.val_accuracy >= threshold)
         log.pp.append(pp)
         log.step.append(schedule.step.copy())
         log.live.append(live)

@@ -18,6 +18,15 @@ starts from the accepted unit-pruned net it came from; if no network of the grid
 ``prune_grid`` raises. ``save_unchecked=True`` reproduces the paper: the retrained unit-pruned
 net (and the dense net when no unit step was accepted) count as accepted without a check.
 
+Acceptance (every threshold check, and the dense accuracy of ``accept_relative_to_dense``) reads
+the retrained network's VALIDATION accuracy; test accuracy is only reported (``meta["accuracy"]``,
+the grid summary). For the Boolean tasks validation and test are the same rows, so nothing
+changes there; for MNIST the test pairs never select a network.
+
+Bounding the run (MNIST-size networks, not in the paper; defaults off): ``dense_epochs`` trains
+the dense network longer than each retraining, and ``min_step`` / ``max_rounds`` cut each member's
+halving tail (:class:`sculpt.prune.schedule.HalvingSchedule`).
+
 Random streams: one generator (derived from ``seed``) drives every shuffle and noise draw, in a
 fixed order, so the same configuration gives bit-identical masks. Members of one stack share
 each draw (one slice per member), so results depend on the stack layout (``members_per_stack``).
@@ -44,7 +53,8 @@ DEFAULT_P_U = tuple(float(p) for p in range(5, 75, 5))
 DEFAULT_P_E = (2.5, 2.0, 1.5, 1.0, 0.5)
 
 
-def check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold) -> list[int]:
+def check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold, dense_epochs=None,
+                 min_step=None, max_rounds=None) -> list[int]:
     """Refuse impossible settings up front; returns the architecture as a list of ints.
 
     Raises
@@ -72,6 +82,13 @@ def check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshol
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
+    if dense_epochs is not None and not (isinstance(dense_epochs, (int, np.integer)) and dense_epochs >= 1):
+        raise ConfigError(f"dense_epochs must be a positive integer or None, got {dense_epochs!r}")
+    if max_rounds is not None and not (isinstance(max_rounds, (int, np.integer))
+                                       and not isinstance(max_rounds, bool) and max_rounds >= 1):
+        raise ConfigError(f"max_rounds must be a positive integer or None, got {max_rounds!r}")
+    if min_step is not None and not (isinstance(min_step, (int, float, np.number)) and 0 < min_step < 100):
+        raise ConfigError(f"min_step is a percentage in (0, 100) or None, got {min_step!r}")
     return arch
 
 
@@ -109,7 +126,7 @@ class _Progress:
 
 
 def _run_in_stacks(model: MaskedMLP, task, stage, rates, starts, p_min, *, threshold, validated,
-                   train_kwargs, members_per_stack, progress):
+                   train_kwargs, members_per_stack, progress, bounds):
     """``run_stage`` over chunks of at most ``members_per_stack`` members; returns (model, logs).
 
     ``logs`` is a list of (member indices, StageLog) pairs.
@@ -121,7 +138,7 @@ def _run_in_stacks(model: MaskedMLP, task, stage, rates, starts, p_min, *, thres
         idx = list(range(lo, min(E, lo + size)))
         part = model if len(idx) == E else model.select(idx)
         part_validated = validated[idx].copy()
-        schedule = HalvingSchedule(np.asarray(rates)[idx], np.asarray(starts)[idx], p_min)
+        schedule = HalvingSchedule(np.asarray(rates)[idx], np.asarray(starts)[idx], p_min, **bounds)
         log = run_stage(part, task, stage, schedule, threshold=threshold, validated=part_validated,
                         train_kwargs=train_kwargs, on_round=progress)
         validated[idx] = part_validated
@@ -176,7 +193,9 @@ def sparsest_member(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarray
 @single_threaded_for_small_nets
 def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = DEFAULT_P_U,
                p_e: Sequence[float] = DEFAULT_P_E, *, lr: float = 0.05, batch_size: int = 8,
-               epochs: int = 15, accuracy_threshold: float = 100.0, accept_relative_to_dense: bool = False,
+               epochs: int = 15, dense_epochs: int | None = None, accuracy_threshold: float = 100.0,
+               accept_relative_to_dense: bool = False, min_step: float | None = None,
+               max_rounds: int | None = None,
                validation_loss: str = "mean", save_unchecked: bool = False,
                members_per_stack: int | None = None, unit_score_batch_size: int | None = None,
                regularizer=None, prefer=None, device: str = "cpu", progress: bool = True) -> PrunedNet:
@@ -194,10 +213,20 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     p_e : sequence of float, default 2.5, 2, 1.5, 1, 0.5
         Edge pruning rates (percent of the original weights per scheduled step).
     lr, batch_size, epochs : training settings of every (re)training.
+    dense_epochs : int, optional
+        Epochs of the dense network's training (default: ``epochs``, the paper).
     accuracy_threshold : float, default 100.0
-        A step is accepted when the retrained net's accuracy (``task.acceptance`` metric) reaches it.
+        A step is accepted when the retrained net's VALIDATION accuracy (``task.acceptance``
+        metric) reaches it; test accuracy is reported, never used to select.
     accept_relative_to_dense : bool, default False
-        Use the dense network's accuracy as the threshold instead (the paper's Alg. 1/2 wording).
+        Use the dense network's validation accuracy as the threshold instead (the paper's Alg. 1/2
+        wording).
+    min_step : float, optional
+        Smallest step (percent of the original units / weights) of both stages: a rejected step of
+        at most ``min_step`` ends the member's stage instead of halving further. Default: one unit
+        / one edge (the paper).
+    max_rounds : int, optional
+        At most this many rounds per member in each stage (unit, edge); default: no bound (the paper).
     validation_loss : {"mean", "paper"}
         Best-epoch loss; "paper" reproduces bug 11.1.2 (see :mod:`sculpt.train`).
     save_unchecked : bool, default False
@@ -231,7 +260,10 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     SculptError
         No network of the grid ever reached the threshold (with ``save_unchecked=False``).
     """
-    arch = check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold)
+    arch = check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold, dense_epochs,
+                        min_step, max_rounds)
+    bounds = {"min_step": None if min_step is None else float(min_step),
+              "max_rounds": None if max_rounds is None else int(max_rounds)}
     p_u = [float(p) for p in p_u]
     p_e = [float(p) for p in p_e]
     device = torch.device(device)
@@ -246,8 +278,9 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     try:
         # 1. dense network
         dense = MaskedMLP(arch, members=1, seed=int(seed), device=device)
-        dense_result = train(dense, task, **train_kwargs)
-        dense_acc = float(dense_result.accuracy[0])
+        dense_kwargs = dict(train_kwargs, epochs=int(dense_epochs if dense_epochs is not None else epochs))
+        dense_result = train(dense, task, **dense_kwargs)
+        dense_acc = float(dense_result.val_accuracy[0])
         threshold = dense_acc if accept_relative_to_dense else float(accuracy_threshold)
         dense_ok = dense_acc >= threshold
 
@@ -258,12 +291,12 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         units, unit_logs = _run_in_stacks(
             units, task, UnitStage(Xva, Yva, unit_score_batch_size), p_u, np.zeros(n_u), 100.0 / sum(arch[1:-1]),
             threshold=threshold, validated=unit_validated, train_kwargs=train_kwargs,
-            members_per_stack=members_per_stack, progress=bar)
+            members_per_stack=members_per_stack, progress=bar, bounds=bounds)
 
         # 3. retrain each unit-pruned net once; fall back to the accepted one if it fails (11.1.1)
         before = units.state()
         retrain_result = _train_in_stacks(units, task, train_kwargs, members_per_stack)
-        retrained_ok = retrain_result.accuracy >= threshold
+        retrained_ok = retrain_result.val_accuracy >= threshold
         use_retrained = retrained_ok | save_unchecked
         units.load_state(before, members=torch.from_numpy(~use_retrained).to(device))
         start_validated = np.where(use_retrained, retrained_ok, unit_validated)
@@ -276,7 +309,7 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         edges, edge_logs = _run_in_stacks(
             edges, task, EdgeStage(), np.tile(p_e, n_u), p_init, 100.0 / edges.n_weights,
             threshold=threshold, validated=edge_validated, train_kwargs=train_kwargs,
-            members_per_stack=members_per_stack, progress=bar)
+            members_per_stack=members_per_stack, progress=bar, bounds=bounds)
     finally:
         bar.close()
 
@@ -289,8 +322,10 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         best = ties[int(prefer([edges.to_pruned_net(m) for m in ties]))]
     if best < 0:
         raise SculptError(f"no network reached the accuracy threshold {threshold:g}% on task {task.name!r}"
-                          f" (dense accuracy {dense_acc:g}%): train longer (epochs={epochs}) or change lr")
+                          f" (dense validation accuracy {dense_acc:g}%): train longer (epochs={epochs})"
+                          " or change lr")
     final = evaluate(edges, Xte, Yte, output_blocks=task.output_blocks)
+    final_val = evaluate(edges, Xva, Yva, output_blocks=task.output_blocks)[task.acceptance]
     i_u, i_e = divmod(best, n_e)
     grid = []
     for m in range(n_u * n_e):
@@ -299,21 +334,24 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
                      "accepted": bool(eligible[m]), "edge_steps_accepted": a, "edge_steps_rejected": r,
                      "accuracy": float(final[task.acceptance][m])})
     history = {
-        "dense": {"accuracy": _accuracies(dense_result.test, 0), "best_epoch": int(dense_result.best_epoch[0])},
+        "dense": {"accuracy": _accuracies(dense_result.test, 0), "validation_accuracy": dense_acc,
+                  "best_epoch": int(dense_result.best_epoch[0])},
         "unit": _member_rounds(unit_logs, i_u),
-        "edge_start": {"retrained_accuracy": float(retrain_result.accuracy[i_u]),
+        "edge_start": {"retrained_accuracy": float(retrain_result.val_accuracy[i_u]),
                        "used_retrained": bool(use_retrained[i_u]), "p_init": float(p_init[best])},
         "edge": _member_rounds(edge_logs, best),
         "grid": grid,
     }
     meta = {"task": task.name, "arch": arch, "seed": int(seed), "p_u": p_u[i_u], "p_e": p_e[i_e],
             "grid_p_u": p_u, "grid_p_e": p_e, "lr": float(lr), "batch_size": int(batch_size),
-            "epochs": int(epochs), "accuracy_threshold": float(accuracy_threshold), "threshold_used": threshold,
+            "epochs": int(epochs), "dense_epochs": int(dense_kwargs["epochs"]),
+            "min_step": bounds["min_step"], "max_rounds": bounds["max_rounds"], "accuracy_threshold": float(accuracy_threshold), "threshold_used": threshold,
             "accept_relative_to_dense": bool(accept_relative_to_dense), "acceptance": task.acceptance,
             "validation_loss": validation_loss, "save_unchecked": bool(save_unchecked),
             "noise": float(task.noise), "weight_decay": 1e-4, "members_per_stack": members_per_stack,
             "accepted": bool(edge_validated[best]), "dense_accuracy": dense_acc,
-            "accuracy": _accuracies(final, best), "density": float(kept[best] / edges.n_weights),
+            "accuracy": _accuracies(final, best), "validation_accuracy": float(final_val[best]),
+            "density": float(kept[best] / edges.n_weights),
             "tied_sparsest": len(ties), "tie_break": getattr(prefer, "__name__", "order") if prefer else "order"}
     return edges.to_pruned_net(best, history=history, meta=meta)
 
@@ -324,7 +362,7 @@ def _train_in_stacks(model: MaskedMLP, task, train_kwargs: dict, members_per_sta
     size = E if not members_per_stack else int(members_per_stack)
     if size >= E:
         return train(model, task, **train_kwargs)
-    accuracy = np.empty(E)
+    val_accuracy = np.empty(E)
     for lo in range(0, E, size):
         hi = min(E, lo + size)
         active = torch.zeros(E, dtype=torch.bool, device=model.device)
@@ -332,13 +370,13 @@ def _train_in_stacks(model: MaskedMLP, task, train_kwargs: dict, members_per_sta
         part = model.select(range(lo, hi))
         result = train(part, task, **train_kwargs)
         model.load_state(_embed_state(model, part, lo), members=active)
-        accuracy[lo:hi] = result.accuracy
-    return _Accuracy(accuracy)
+        val_accuracy[lo:hi] = result.val_accuracy
+    return _Accuracy(val_accuracy)
 
 
 class _Accuracy:
-    def __init__(self, accuracy):
-        self.accuracy = accuracy
+    def __init__(self, val_accuracy):
+        self.val_accuracy = val_accuracy
 
 
 def _embed_state(model: MaskedMLP, part: MaskedMLP, lo: int) -> tuple:

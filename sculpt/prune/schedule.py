@@ -6,6 +6,16 @@ schedule ``pp = start + rate * i`` until the first rejected step. From then on e
 rewound to the last accepted one by the driver). The step is clamped up to ``p_min`` (one unit or
 one edge), and a member stops when a step of size <= ``p_min`` is rejected. A target ``pp >= 100``
 counts as rejected without training. Percentages are relative to the ORIGINAL dense network.
+
+Two optional bounds on the length of a stage (not in the paper; both default to off, which is the
+paper's behaviour). On MNIST-size networks the edge step halves from a few percent down to one
+edge (about 1e-4 %), and every halving is followed by accepted small steps, so the tail dominates
+the wall time while hardly changing the density:
+
+* ``min_step``: steps never go below ``min_step`` percent (it raises ``p_min``), so a rejected
+  step of ``min_step`` or less ends the member's stage instead of halving further.
+* ``max_rounds``: a member stops after taking part in ``max_rounds`` rounds of the stage (rounds
+  whose target reaches 100 % count), keeping its last accepted network.
 """
 from __future__ import annotations
 
@@ -23,6 +33,10 @@ class HalvingSchedule:
         Percentage already pruned when the stage starts (0 for units, p_init for edges).
     p_min : float
         Smallest step: 100 / #original hidden units (units) or 100 / #original weights (edges).
+    min_step : float, optional
+        Raise the smallest step to ``max(p_min, min_step)`` (percent); default: the paper's ``p_min``.
+    max_rounds : int, optional
+        Stop a member after this many rounds; default: no bound (the paper).
 
     Attributes
     ----------
@@ -36,11 +50,13 @@ class HalvingSchedule:
     n_accepted, n_rejected : ndarray of int (E,)
     """
 
-    def __init__(self, rates, start, p_min: float):
+    def __init__(self, rates, start, p_min: float, *, min_step: float | None = None,
+                 max_rounds: int | None = None):
         self.rates = np.asarray(rates, dtype=np.float64).copy()
         E = self.rates.shape[0]
         self.start = np.broadcast_to(np.asarray(start, dtype=np.float64), (E,)).copy()
-        self.p_min = float(p_min)
+        self.p_min = float(p_min) if min_step is None else max(float(p_min), float(min_step))
+        self.max_rounds = None if max_rounds is None else int(max_rounds)
         self.i = np.ones(E, dtype=np.int64)
         self.follow = np.ones(E, dtype=bool)
         self.prev_pp = self.start.copy()
@@ -74,3 +90,5 @@ class HalvingSchedule:
         self.n_accepted += accepted
         self.n_rejected += rejected
         self.i += live
+        if self.max_rounds is not None:
+            self.done |= self.i > self.max_rounds  # i - 1 rounds taken
