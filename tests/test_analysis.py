@@ -128,7 +128,7 @@ def test_paper_networks_reused_n90_and_input_separability(reference_dir):
     import json
 
     rows = [json.loads(line) for line in (reference_dir / "pruned_networks.jsonl").read_text().splitlines()]
-    npz = np.load(reference_dir / "pruned_networks.npz")
+    npz = np.load(reference_dir / "pruned_networks.npz", allow_pickle=False)
     reused = [r for r in rows if r["experiment"] == "exemplar" and r["modularity"] == [4, 1, 2, 16] and len(r["arch"]) == 4]
     n90s = [analysis.n90_per_layer(_stored_weights(reference_dir, r, npz)) for r in reused]
     assert len(n90s) == 28
