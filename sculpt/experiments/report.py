@@ -347,7 +347,7 @@ def _plot_bars(panel: paper_numbers.Panel, rows, stem: Path) -> None:
     groups = list(dict.fromkeys(group_of(v) for v, _ in rows))
     depths = sorted({v.hidden_layers for v, _ in rows})
     width = 0.8 / max(len(depths), 1)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups)), 3.6))
+    fig, ax = plt.subplots(figsize=(max(6, 2.0 * len(groups)), 3.6))
     colours = plt.get_cmap("viridis")
     for d_index, depth in enumerate(depths):
         xs, measured, paper = [], [], []
