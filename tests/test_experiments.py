@@ -73,7 +73,7 @@ def test_expansion_order_defaults_and_cells(tmp_path):
     ({"kind": "sculpt", "cells": [{"graph": "reused", "batch_size": 0}]}, "x.toml: [[cells]] #1: batch_size must be at least 1"),
     ({"kind": "sculpt", "cells": [{"graph": "reusd"}]}, "x.toml: [[cells]] #1: unknown graph 'reusd'; did you mean 'reused'?"),
     ({"kind": "sculpt", "cells": [{"graph": "nowhere/g.fg"}]}, "x.toml: [[cells]] #1: graph file 'nowhere/g.fg' does not exist"),
-    ({"kind": "analysis", "cells": [{"graph": "reused", "stage": "edge"}]}, "x.toml: [[cells]] #1: stage must be one of dense, unit_edge"),
+    ({"kind": "analysis", "cells": [{"graph": "reused", "stage": "edge_only"}]}, "x.toml: [[cells]] #1: stage must be one of dense, edge, unit_edge"),
     ({"kind": "analysis", "cells": [{"graph": "reused", "analyses": ["n80"]}]}, "x.toml: [[cells]] #1: unknown analysis 'n80'"),
 ])
 def test_bad_experiments_name_the_problem(doc, message):
@@ -292,7 +292,7 @@ def test_tiny_real_grid_is_identical_serial_and_loky(tmp_path):
 
 def test_example_experiments_expand_to_the_paper_grids():
     counts = {path.stem: len(load_experiment(path)) for path in sorted(EXAMPLES.glob("*.toml"))}
-    assert counts == {"figure10": 900, "figure12": 144, "figure7": 144, "figure8": 180, "section2": 128,
+    assert counts == {"figure10": 900, "figure12": 144, "figure7": 144, "figure8": 180, "section2": 192,
                       "tables2_3": 352, "tiny": 4, "mnist_two_digits": 36}
     fig7 = load_experiment(EXAMPLES / "figure7.toml")
     cells = {(t.params["graph"], tuple(t.params["arch"])): (t.params["lr"], t.params["batch_size"], t.params["epochs"])
@@ -303,3 +303,15 @@ def test_example_experiments_expand_to_the_paper_grids():
     assert cells[("non-modular", (24, 24))] == (0.05, 8, 30)
     assert cells[("separable-reused", (36,))] == (0.05, 32, 15)
     assert sorted({t.params["seed"] for t in fig7.trials}) == [0, 1, 2, 5]
+
+
+def test_analysis_trial_of_an_edge_only_network(tmp_path):
+    doc = {"name": "s2", "kind": "analysis", "figure": "section2",
+           "cells": [{"graph": "input-separable", "arch": [24], "stage": "edge", "p_e": [2.5],
+                      "analyses": ["path_products"]}]}
+    result = run_grid(expand_experiment(doc), backend="serial", out=tmp_path, progress=False)
+    assert result.failed == 0
+    record = read_records(result.records_path).records[0]
+    assert record["config"]["stage"] == "edge"
+    assert record["densities"]["weights"] < 0.2 and record["metrics"]["validation_accuracy"] == 100.0
+    assert record["metrics"]["p_u"] is None  # no unit stage in the edge-only pipeline

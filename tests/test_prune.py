@@ -264,3 +264,19 @@ def test_prefer_chooses_among_equally_sparse_networks():
     assert np.array_equal(chosen.masks[0], offered[0][-1].masks[0])
     assert (chosen.meta["p_u"], chosen.meta["p_e"]) != (default.meta["p_u"], default.meta["p_e"])
     assert default.meta["tie_break"] == "order" and chosen.meta["tie_break"] == "last"
+
+
+def test_edge_only_pipeline_prunes_edges_straight_from_the_dense_net():
+    task = reference_task("input-separable")
+    net = prune(task, [4, 24, 4], p_u=None, p_e=2.5, seed=0, **SETTINGS)
+    X, Y = truth_table("exemplar", [4, 2, 4])
+    assert np.array_equal(net.predict(X) > 0.5, Y > 0.5)
+    assert net.meta["p_u"] is None and net.meta["grid_p_u"] is None
+    assert net.history["unit"] == [] and net.history["edge_start"]["p_init"] == 0.0
+    # the schedule starts from p_init = 0: 2.5 %, 5 %, 7.5 % ... of all 192 weights
+    assert [r["p"] for r in net.history["edge"][:3]] == [2.5, 5.0, 7.5]
+    assert net.history["edge"][0]["density"] == pytest.approx(1 - 5 / 192)  # floor(2.5 % of 191) + 1 weights
+    assert net.history["edge_start"]["retrained_accuracy"] is None  # no extra retraining before the stage
+    assert net.density < 0.2
+    again = prune(task, [4, 24, 4], p_u=None, p_e=2.5, seed=0, **SETTINGS)
+    assert all(np.array_equal(a, b) for a, b in zip(net.masks, again.masks))

@@ -321,7 +321,7 @@ def _jsonable(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------- analysis
-ANALYSIS_STAGES = ("dense", "unit_edge")
+ANALYSIS_STAGES = ("dense", "edge", "unit_edge")  # edge: the edge-only pipeline (spec 4.3)
 ANALYSES = ("path_products", "n90")
 
 
@@ -364,6 +364,8 @@ def _network_for_stage(task, params: dict, run_dir: Path | None):
     """Weights (numpy, zero where pruned), masks and meta of the requested stage's network."""
     if params["stage"] == "dense":
         net = train_dense(task, params)
+    elif params["stage"] == "edge":
+        net = prune_from_params(task, dict(params, p_u=None))
     else:
         net = prune_from_params(task, params)
     if run_dir is not None:

@@ -67,6 +67,8 @@ def check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshol
     if arch[-1] != task.n_outputs:
         raise ConfigError(f"arch {arch} ends with {arch[-1]} outputs but task {task.name!r} has {task.n_outputs}")
     for name, rates in (("p_u", p_u), ("p_e", p_e)):
+        if name == "p_u" and rates is None:
+            continue  # the edge-only pipeline (spec 4.3)
         if len(rates) == 0:
             raise ConfigError(f"{name} needs at least one pruning rate")
         for r in rates:
@@ -186,7 +188,7 @@ def sparsest_members(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarra
 
 def sparsest_member(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarray, eligible: np.ndarray) -> int:
     """Index of the kept network: the first of :func:`sparsest_members`, or -1 when none is eligible."""
-    ties = sparsest_members(p_u, p_e, kept, eligible)
+    ties = sparsest_members(p_u or [0.0], p_e, kept, eligible)
     return ties[0] if ties else -1
 
 
@@ -208,8 +210,10 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         ``[n_in, h1, ..., hL, n_out]``; must match the task's inputs and outputs.
     seed : int
         Seeds the dense network's initialisation and every random draw of training.
-    p_u : sequence of float, default 5, 10, ..., 70
-        Unit pruning rates (percent of the original hidden units per scheduled step).
+    p_u : sequence of float or None, default 5, 10, ..., 70
+        Unit pruning rates (percent of the original hidden units per scheduled step). None skips
+        unit pruning: the paper's edge-only pipeline (spec 4.3, its Section 3.1 / Figure 3), edge
+        pruning from the dense network with p_init = 0 and no extra retraining.
     p_e : sequence of float, default 2.5, 2, 1.5, 1, 0.5
         Edge pruning rates (percent of the original weights per scheduled step).
     lr, batch_size, epochs : training settings of every (re)training.
@@ -264,8 +268,10 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
                         min_step, max_rounds)
     bounds = {"min_step": None if min_step is None else float(min_step),
               "max_rounds": None if max_rounds is None else int(max_rounds)}
-    p_u = [float(p) for p in p_u]
+    edge_only = p_u is None
+    p_u = [] if edge_only else [float(p) for p in p_u]
     p_e = [float(p) for p in p_e]
+    unit_rates = [None] if edge_only else p_u  # one edge-stage start per unit-pruning rate
     device = torch.device(device)
     generator = torch.Generator(device=device).manual_seed(_derived_seed(seed, 1))
     train_kwargs = dict(lr=float(lr), batch_size=int(batch_size), epochs=int(epochs), generator=generator,
@@ -284,22 +290,27 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         threshold = dense_acc if accept_relative_to_dense else float(accuracy_threshold)
         dense_ok = dense_acc >= threshold
 
-        # 2. unit pruning, one member per p_u
-        n_u, n_e = len(p_u), len(p_e)
-        units = dense.select([0] * n_u)
-        unit_validated = np.full(n_u, dense_ok)
-        units, unit_logs = _run_in_stacks(
-            units, task, UnitStage(Xva, Yva, unit_score_batch_size), p_u, np.zeros(n_u), 100.0 / sum(arch[1:-1]),
-            threshold=threshold, validated=unit_validated, train_kwargs=train_kwargs,
-            members_per_stack=members_per_stack, progress=bar, bounds=bounds)
+        n_u, n_e = len(unit_rates), len(p_e)
+        if edge_only:
+            # spec 4.3: edge pruning straight from the dense network, no unit stage, no extra retraining
+            units, unit_logs, retrain_result = dense, [], None
+            use_retrained, start_validated = np.array([False]), np.array([dense_ok])
+        else:
+            # 2. unit pruning, one member per p_u
+            units = dense.select([0] * n_u)
+            unit_validated = np.full(n_u, dense_ok)
+            units, unit_logs = _run_in_stacks(
+                units, task, UnitStage(Xva, Yva, unit_score_batch_size), p_u, np.zeros(n_u), 100.0 / sum(arch[1:-1]),
+                threshold=threshold, validated=unit_validated, train_kwargs=train_kwargs,
+                members_per_stack=members_per_stack, progress=bar, bounds=bounds)
 
-        # 3. retrain each unit-pruned net once; fall back to the accepted one if it fails (11.1.1)
-        before = units.state()
-        retrain_result = _train_in_stacks(units, task, train_kwargs, members_per_stack)
-        retrained_ok = retrain_result.val_accuracy >= threshold
-        use_retrained = retrained_ok | save_unchecked
-        units.load_state(before, members=torch.from_numpy(~use_retrained).to(device))
-        start_validated = np.where(use_retrained, retrained_ok, unit_validated)
+            # 3. retrain each unit-pruned net once; fall back to the accepted one if it fails (11.1.1)
+            before = units.state()
+            retrain_result = _train_in_stacks(units, task, train_kwargs, members_per_stack)
+            retrained_ok = retrain_result.val_accuracy >= threshold
+            use_retrained = retrained_ok | save_unchecked
+            units.load_state(before, members=torch.from_numpy(~use_retrained).to(device))
+            start_validated = np.where(use_retrained, retrained_ok, unit_validated)
 
         # 4. edge pruning, one member per (p_u, p_e)
         edges = units.select([i_u for i_u in range(n_u) for _ in range(n_e)])
@@ -316,7 +327,7 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     # 5. the sparsest accepted network
     kept = edges.kept_weights().cpu().numpy()
     eligible = edge_validated | save_unchecked
-    ties = sparsest_members(p_u, p_e, kept, eligible)
+    ties = sparsest_members(p_u or [0.0], p_e, kept, eligible)
     best = ties[0] if ties else -1
     if prefer is not None and len(ties) > 1:
         best = ties[int(prefer([edges.to_pruned_net(m) for m in ties]))]
@@ -330,20 +341,20 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     grid = []
     for m in range(n_u * n_e):
         a, r = _member_counts(edge_logs, m)
-        grid.append({"p_u": p_u[m // n_e], "p_e": p_e[m % n_e], "density": float(kept[m] / edges.n_weights),
+        grid.append({"p_u": unit_rates[m // n_e], "p_e": p_e[m % n_e], "density": float(kept[m] / edges.n_weights),
                      "accepted": bool(eligible[m]), "edge_steps_accepted": a, "edge_steps_rejected": r,
                      "accuracy": float(final[task.acceptance][m])})
     history = {
         "dense": {"accuracy": _accuracies(dense_result.test, 0), "validation_accuracy": dense_acc,
                   "best_epoch": int(dense_result.best_epoch[0])},
-        "unit": _member_rounds(unit_logs, i_u),
-        "edge_start": {"retrained_accuracy": float(retrain_result.val_accuracy[i_u]),
+        "unit": [] if edge_only else _member_rounds(unit_logs, i_u),
+        "edge_start": {"retrained_accuracy": None if edge_only else float(retrain_result.val_accuracy[i_u]),
                        "used_retrained": bool(use_retrained[i_u]), "p_init": float(p_init[best])},
         "edge": _member_rounds(edge_logs, best),
         "grid": grid,
     }
-    meta = {"task": task.name, "arch": arch, "seed": int(seed), "p_u": p_u[i_u], "p_e": p_e[i_e],
-            "grid_p_u": p_u, "grid_p_e": p_e, "lr": float(lr), "batch_size": int(batch_size),
+    meta = {"task": task.name, "arch": arch, "seed": int(seed), "p_u": unit_rates[i_u], "p_e": p_e[i_e],
+            "grid_p_u": None if edge_only else p_u, "grid_p_e": p_e, "lr": float(lr), "batch_size": int(batch_size),
             "epochs": int(epochs), "dense_epochs": int(dense_kwargs["epochs"]),
             "min_step": bounds["min_step"], "max_rounds": bounds["max_rounds"], "accuracy_threshold": float(accuracy_threshold), "threshold_used": threshold,
             "accept_relative_to_dense": bool(accept_relative_to_dense), "acceptance": task.acceptance,
@@ -395,8 +406,8 @@ def _embed_state(model: MaskedMLP, part: MaskedMLP, lo: int) -> tuple:
 
 
 def prune(task, arch: Sequence[int], p_u: float, p_e: float, seed: int = 0, **kwargs) -> PrunedNet:
-    """One trial: unit pruning at rate ``p_u`` then edge pruning at rate ``p_e``.
+    """One trial: unit pruning at rate ``p_u`` (None: none) then edge pruning at rate ``p_e``.
 
     Same parameters, returns and errors as :func:`prune_grid` (a 1 x 1 grid).
     """
-    return prune_grid(task, arch, seed=seed, p_u=(p_u,), p_e=(p_e,), **kwargs)
+    return prune_grid(task, arch, seed=seed, p_u=None if p_u is None else (p_u,), p_e=(p_e,), **kwargs)
