@@ -355,7 +355,8 @@ def score_run(detection, task, net, cfg: RunConfig, catalog_name: str | None) ->
     expected = expected_module_count(catalog_name, structure, hidden) if structure is not None else None
     score: dict[str, Any] = {"graph": cfg.graph, "catalog_name": catalog_name}
     if structure is not None:
-        score.update(compare(detection, structure, name=catalog_name, hidden_layers=hidden,
+        # MNIST composites are not catalog graphs but have named criteria of their own
+        score.update(compare(detection, structure, name=catalog_name or task.name, hidden_layers=hidden,
                              expected_modules=expected))
         score["expected_input_modules"] = len(structure.input_groups)
     else:
