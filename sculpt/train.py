@@ -150,13 +150,18 @@ def select_best_epoch(val_loss, val_acc, best_loss, best_acc):
     return improved, new_loss, new_acc
 
 
-def _check_train_args(task, lr, batch_size, epochs, validation_loss, model) -> None:
+def check_training_settings(lr, batch_size, epochs) -> None:
+    """Refuse a learning rate, batch size or epoch count that cannot train (ConfigError)."""
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise ConfigError(f"lr must be a positive number, got {lr!r}")
     if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
+
+
+def _check_train_args(task, lr, batch_size, epochs, validation_loss, model) -> None:
+    check_training_settings(lr, batch_size, epochs)
     if validation_loss not in ("mean", "paper"):
         raise ConfigError(f"validation_loss must be 'mean' or 'paper', got {validation_loss!r}")
     if model.arch[0] != task.n_inputs or model.arch[-1] != task.n_outputs:

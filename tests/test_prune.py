@@ -15,13 +15,7 @@ from sculpt.prune.grid import sparsest_member
 from sculpt.prune.unit import UnitStage, global_percentile_keep, unit_scores
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: threads only add contention (torch.set_num_threads is the caller's business)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _drive(schedule: HalvingSchedule, outcomes: list[bool]) -> list[tuple[float, bool]]:

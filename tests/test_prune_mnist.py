@@ -13,12 +13,7 @@ from sculpt.prune import HalvingSchedule, prune
 SETTINGS = dict(lr=0.05, batch_size=8, epochs=15, progress=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _drive(schedule: HalvingSchedule, outcomes: list[bool]) -> list[float]:

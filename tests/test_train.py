@@ -14,13 +14,7 @@ from sculpt.nets import MaskedMLP
 from sculpt.train import StackAdam, evaluate, paper_validation_loss, select_best_epoch, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: threads only add contention (torch.set_num_threads is the caller's business)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _gen(seed=0):

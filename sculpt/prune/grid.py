@@ -33,7 +33,6 @@ each draw (one slice per member), so results depend on the stack layout (``membe
 """
 from __future__ import annotations
 
-import math
 import sys
 from typing import Sequence
 
@@ -47,7 +46,7 @@ from sculpt.prune.edge import EdgeStage
 from sculpt.prune.schedule import HalvingSchedule
 from sculpt.prune.threads import single_threaded_for_small_nets
 from sculpt.prune.unit import UnitStage
-from sculpt.train import evaluate, train
+from sculpt.train import check_training_settings, evaluate, train
 
 DEFAULT_P_U = tuple(float(p) for p in range(5, 75, 5))
 DEFAULT_P_E = (2.5, 2.0, 1.5, 1.0, 0.5)
@@ -78,12 +77,7 @@ def check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshol
             raise ConfigError(f"{name} lists a rate twice: {list(rates)}")
     if not (isinstance(accuracy_threshold, (int, float, np.number)) and 0 <= accuracy_threshold <= 100):
         raise ConfigError(f"accuracy_threshold is a percentage in [0, 100], got {accuracy_threshold!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise ConfigError(f"lr must be a positive number, got {lr!r}")
-    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
-        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
-        raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
+    check_training_settings(lr, batch_size, epochs)
     if dense_epochs is not None and not (isinstance(dense_epochs, (int, np.integer)) and dense_epochs >= 1):
         raise ConfigError(f"dense_epochs must be a positive integer or None, got {dense_epochs!r}")
     if max_rounds is not None and not (isinstance(max_rounds, (int, np.integer))
