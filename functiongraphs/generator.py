@@ -61,7 +61,6 @@ def generate(modularity: Sequence[int], seed: int = 0, name: str | None = None,
     FunctionGraph
     """
     levels = _check_modularity(modularity)
-    n_inputs, n_outputs = levels[0], levels[-1]
     rng = np.random.default_rng(seed)
     name = name or f"generated{list(levels)}-seed{seed}"
     for _ in range(max_tries):

@@ -29,7 +29,6 @@ import difflib
 import functools
 import json
 import math
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,11 +206,9 @@ class RunConfig:
 
     def save(self, path: str | Path) -> Path:
         """Write :meth:`to_json` to ``path`` atomically."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_text(self.to_json())
-        os.replace(tmp, path)
-        return path
+        from sculpt.atomic import write_text_atomic
+
+        return write_text_atomic(path, self.to_json())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> "RunConfig":

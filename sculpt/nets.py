@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from sculpt.atomic import write_atomic
 from sculpt.errors import ConfigError, SnapshotError
 
 SNAPSHOT_FORMAT = "sculpt.PrunedNet/1"
@@ -461,9 +461,9 @@ class PrunedNet:
             arrays[f"bias{l}"] = self.biases[l]
             arrays[f"mask{l}"] = self.masks[l]
         target = stem.with_name(stem.name + ".npz")
-        _atomic_write(target, lambda f: np.savez_compressed(f, **arrays))
+        write_atomic(target, lambda f: np.savez_compressed(f, **arrays))
         pretty = json.dumps(self._header(), indent=1, sort_keys=True).encode()
-        _atomic_write(stem.with_name(stem.name + ".json"), lambda f: f.write(pretty))
+        write_atomic(stem.with_name(stem.name + ".json"), lambda f: f.write(pretty))
         return target
 
     @classmethod
@@ -521,17 +521,3 @@ class PrunedNet:
 def _stem(path: str | os.PathLike) -> Path:
     p = Path(path)
     return p.with_suffix("") if p.suffix in (".npz", ".json") else p
-
-
-def _atomic_write(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -307,20 +307,18 @@ def _run_into(run_dir: Path, cfg: RunConfig, task, graph_object, catalog_name, p
 
 def write_json(path: Path, payload) -> Path:
     """Write ``payload`` as indented JSON via a temporary name; returns ``path``."""
-    from sculpt.commands._inputs import write_json_atomic
+    from sculpt.atomic import write_json_atomic
 
-    write_json_atomic(path, _jsonable(payload))
-    return path
+    return write_json_atomic(path, _jsonable(payload))
 
 
 def write_graph_files(run_dir: Path, graph, structure) -> dict[str, Path]:
     """``graph.fg`` (the task's function graph) and ``structure.json`` (its true structure)."""
     from functiongraphs import format as format_graph
 
-    target = run_dir / "graph.fg"
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_text(format_graph(graph), encoding="utf-8")
-    tmp.replace(target)
+    from sculpt.atomic import write_text_atomic
+
+    target = write_text_atomic(run_dir / "graph.fg", format_graph(graph))
     paths = {"graph": target}
     if structure is not None:
         paths["structure"] = write_json(run_dir / "structure.json", structure.to_dict())

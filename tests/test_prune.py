@@ -11,7 +11,7 @@ from sculpt.errors import ConfigError, SculptError
 from sculpt.nets import MaskedMLP, PrunedNet
 from sculpt.prune import HalvingSchedule, prune, prune_grid
 from sculpt.prune.edge import EdgeStage, edge_scores
-from sculpt.prune.grid import sparsest_member
+from sculpt.prune.grid import sparsest_members
 from sculpt.prune.unit import UnitStage, global_percentile_keep, unit_scores
 
 
@@ -120,9 +120,9 @@ def test_sparsest_member_tie_break_order():
     p_u, p_e = [5.0, 70.0], [0.5, 2.5]  # member = i_u * 2 + i_e
     kept = np.array([10, 10, 10, 12])
     # order scanned: p_e 2.5 (p_u 70 -> m3, p_u 5 -> m1), then p_e 0.5 (m2, m0); first min is m1
-    assert sparsest_member(p_u, p_e, kept, np.ones(4, dtype=bool)) == 1
-    assert sparsest_member(p_u, p_e, kept, np.array([True, False, True, True])) == 2
-    assert sparsest_member(p_u, p_e, kept, np.zeros(4, dtype=bool)) == -1
+    assert sparsest_members(p_u, p_e, kept, np.ones(4, dtype=bool)) == [1, 2, 0]
+    assert sparsest_members(p_u, p_e, kept, np.array([True, False, True, True])) == [2, 0]
+    assert sparsest_members(p_u, p_e, kept, np.zeros(4, dtype=bool)) == []
 
 
 SETTINGS = dict(lr=0.05, batch_size=8, epochs=15, progress=False)
@@ -231,8 +231,6 @@ def test_small_networks_run_on_one_thread_and_restore_the_setting(monkeypatch):
 
 
 def test_sparsest_members_lists_every_tie_in_order():
-    from sculpt.prune.grid import sparsest_members
-
     p_u, p_e = [5.0, 10.0], [2.5, 0.5]
     kept = np.array([7, 5, 5, 5])  # members (i_u * 2 + i_e): (5,2.5) (5,0.5) (10,2.5) (10,0.5)
     # order: p_e desc, then p_u desc -> members 2, 0, 3, 1

@@ -6,9 +6,6 @@ A network argument is a run directory (its ``net.npz``, or its only ``.npz``), a
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,24 +130,3 @@ def load_network_argument(path, need_weights: bool = False) -> NetworkArrays:
     if need_weights and net.weights is None:
         raise SnapshotError(f"{source}: holds masks only; this command needs 'weight0'.. arrays")
     return net
-
-
-def write_json_atomic(target: Path, payload: dict) -> None:
-    """Write ``payload`` as indented JSON to ``target`` via a temp file and a rename (never half-written).
-
-    Parameters
-    ----------
-    target : Path
-    payload : dict
-        JSON-serialisable.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

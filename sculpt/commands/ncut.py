@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sculpt.commands._inputs import load_network_argument, write_json_atomic
+from sculpt.atomic import write_json_atomic
+from sculpt.commands._inputs import load_network_argument
 
 
 def register(subparsers) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from sculpt.atomic import write_text_atomic
 from sculpt.errors import SnapshotError
 from sculpt.experiments import paper_numbers
 from sculpt.experiments.records import read_records
@@ -132,9 +133,9 @@ def build_report(records_path: str | Path, out_dir: str | Path) -> Path:
             lines.append(f"| {record['trial_id']} | {record['config'].get('graph', '')} | "
                          f"{_cell(record.get('error', ''))} |")
         lines.append("")
-    _write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     index = out_dir / "index.md"
-    _write_atomic(index, "\n".join(lines) + "\n")
+    write_text_atomic(index, "\n".join(lines) + "\n")
     return index
 
 
@@ -430,7 +431,3 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")[:200]
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)

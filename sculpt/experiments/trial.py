@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from sculpt.atomic import write_text_atomic
 from sculpt.errors import ConfigError
 
 
@@ -90,7 +91,7 @@ def _run_echo(params: dict, run_dir: Path | None) -> dict:
     draw = float(np.random.default_rng(params["seed"]).random())
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write_text_atomic(run_dir / "echo.txt", f"{params['value']!r} {draw!r}\n")
+        write_text_atomic(run_dir / "echo.txt", f"{params['value']!r} {draw!r}\n")
     value = params["value"]
     return {
         "metrics": {"value": value, "draw": draw},
@@ -425,7 +426,3 @@ def trial_kind(name: str, source: str = "experiment") -> TrialKind:
 TRIAL_KINDS = ("sculpt", "analysis", "echo")
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    tmp.replace(path)

@@ -180,12 +180,6 @@ def sparsest_members(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarra
     return [m for m in candidates if kept[m] == fewest]
 
 
-def sparsest_member(p_u: Sequence[float], p_e: Sequence[float], kept: np.ndarray, eligible: np.ndarray) -> int:
-    """Index of the kept network: the first of :func:`sparsest_members`, or -1 when none is eligible."""
-    ties = sparsest_members(p_u or [0.0], p_e, kept, eligible)
-    return ties[0] if ties else -1
-
-
 @single_threaded_for_small_nets
 def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = DEFAULT_P_U,
                p_e: Sequence[float] = DEFAULT_P_E, *, lr: float = 0.05, batch_size: int = 8,
@@ -321,7 +315,7 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     # 5. the sparsest accepted network
     kept = edges.kept_weights().cpu().numpy()
     eligible = edge_validated | save_unchecked
-    ties = sparsest_members(p_u or [0.0], p_e, kept, eligible)
+    ties = sparsest_members(p_u or [0.0], p_e, kept, eligible)  # edge-only: one start, rate unused
     best = ties[0] if ties else -1
     if prefer is not None and len(ties) > 1:
         best = ties[int(prefer([edges.to_pruned_net(m) for m in ties]))]

@@ -6,19 +6,10 @@ from pathlib import Path
 
 import graphviz
 
+from sculpt.atomic import write_bytes_atomic
+
 INSTALL_HINT = ("graphviz 'dot' not found: wrote the .gv source only "
                 "(install: apt-get install graphviz | brew install graphviz | pip install 'sculpt[render]')")
-
-
-def dot_available() -> bool:
-    """True when a graphviz renderer is present (system ``dot`` or the bundled pygraphviz)."""
-    if shutil.which("dot"):
-        return True
-    try:
-        import pygraphviz  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def save_graph(graph: graphviz.Digraph | graphviz.Graph, stem: str | Path,
@@ -32,7 +23,7 @@ def save_graph(graph: graphviz.Digraph | graphviz.Graph, stem: str | Path,
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     source = stem.with_suffix(".gv")
-    _atomic_write_bytes(source, graph.source.encode())
+    write_bytes_atomic(source, graph.source.encode())
     written = [source]
     if not formats:
         return written, None
@@ -40,7 +31,7 @@ def save_graph(graph: graphviz.Digraph | graphviz.Graph, stem: str | Path,
         for fmt in formats:
             data = graph.pipe(format=fmt)
             target = stem.with_suffix(f".{fmt}")
-            _atomic_write_bytes(target, data)
+            write_bytes_atomic(target, data)
             written.append(target)
         return written, None
     try:
@@ -55,9 +46,3 @@ def save_graph(graph: graphviz.Digraph | graphviz.Graph, stem: str | Path,
         tmp.replace(target)
         written.append(target)
     return written, None
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
