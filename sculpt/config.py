@@ -25,7 +25,6 @@ p_u = 5, 10, ..., 70 and p_e = 2.5, 2, 1.5, 1, 0.5 (spec section 4.4).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 import math
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from functiongraphs.graph import closest_name  # one "did you mean" rule for the whole toolkit
 from sculpt.errors import ConfigError
 
 DEFAULT_HIDDEN: tuple[int, ...] = (24, 24)
@@ -298,12 +298,6 @@ def tie_break_rule(tie_break: str, detect_options: Mapping[str, Any] | None = No
 
         return functools.partial(fewest_modules, **dict(detect_options or {}))
     raise ConfigError(f"tie_break must be one of {', '.join(TIE_BREAKS)}, got {tie_break!r}")
-
-
-def closest_name(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
-    """The candidate most similar to ``name`` (difflib ratio >= 0.5), or None."""
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
-    return matches[0] if matches else None
 
 
 def _reject_unknown(data: Mapping[str, Any], source: str) -> None:
