@@ -1,11 +1,13 @@
 """Shared fixtures: where the paper's reference data lives."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+# SCULPT_REFERENCE (as sculpt.reference reads it) lets a worktree elsewhere use the shared copy.
+REFERENCE = Path(os.environ.get("SCULPT_REFERENCE") or Path(__file__).resolve().parents[1].parent / "shared" / "reference")
 
 
 @pytest.fixture(scope="session")
