@@ -3,14 +3,16 @@
 Runs :func:`sculpt.detect.detect_modules` on every primary (``other_structure == false``) network of
 ``../shared/reference/pruned_networks.npz`` and scores it with the criteria of spec 5.8
 (:mod:`sculpt.score`), then prints Figure 7, Figure 8, Figure 12b and the three Figure 10 heat maps
-next to the paper's numbers. The true groups come from the task's function graph in
-``functiongraphs.catalog`` (read off the modularity list when the catalog is not installed). Figures 7, 8 and 12b match exactly; Figure 10 matches the paper except
+next to the paper's numbers, and Figure 12a with the "single intermediate module" criterion
+(:func:`sculpt.score.single_intermediate_module`) for X = 4, 8, 12, 16. The true groups come from the task's function graph in
+``functiongraphs.catalog`` (read off the modularity list when the catalog is not installed). Figures 7, 8, 12b and 12a (at X = 8) match exactly; Figure 10 matches the paper except
 for the cells spec 5.8 lists (the paper's own criterion was looser there).
 
 Usage: ``python examples/reproduce_figures.py [REFERENCE_DIR]``
 """
 from __future__ import annotations
 
+import math
 import sys
 from collections import defaultdict
 
@@ -29,6 +31,9 @@ PAPER_FIG7 = {"input separable": [1.0, 1.0, 1.0], "reused": [0.0, 1.0, 0.92],
               "both": [1.0, 1.0, 1.0], "none": [1.0, 1.0, 1.0]}
 PAPER_FIG8 = {1: [0, 0, 0, 0, 0], 2: [0.58, 0.92, 1, 1, 1], 3: [0.67, 0.75, 0.83, 0.83, 0.92]}
 PAPER_FIG12B = {2: [1, 1, 1, 0.83], 3: [0.5, 0.83, 1, 1], 4: [0.75, 0.92, 1, 1]}
+# Figure 12a (2, 3, 4 hidden layers); the paper does not say which X; X = 8 (use 4) matches.
+PAPER_FIG12A = {"inputs": [1.0, 1.0, 1.0], "intermediate": [1.0, 0.92, 1.0], "outputs": [0.0, 0.92, 0.92]}
+FIG12A_X = 8
 PAPER_FIG10 = {
     "input separability": [[1, 1, 1, 1, 1], [0.97, 1, 1, 1, 1], [0.92, 1, 1, 1, 1],
                            [0.64, 0.72, 0.78, 0.89, 0.86], [0.94, 0.94, 1, 1, 0.89]],
@@ -140,7 +145,8 @@ def figure_tables(reference_dir=None) -> dict:
     -------
     dict
         ``{"fig7": {row: [(rate, n) per HL 1..3]}, "fig8": {hl: [(rate, n) per use]},
-        "fig12b": {hl: [(rate, n) per use 2,4,6,8]}, "fig10": {map: [[(rate, n)]]}}``
+        "fig12b": {hl: [(rate, n) per use 2,4,6,8]}, "fig10": {map: [[(rate, n)]]},
+        "fig12a": {criterion: {X: [(rate, n) per HL 2,3,4]}}}`` (X = 4, 8, 12, 16)
     """
     records = primary_records(reference_dir)
     detections = detect_all(records, reference_dir)
@@ -166,6 +172,9 @@ def figure_tables(reference_dir=None) -> dict:
             cells[("fig8", hl, n_out // 2)].append(score.reused_success(d, outputs))
         elif exp == "increasing_hierarchical_levels" and n_out >= 4:
             cells[("fig12b", hl, n_out // 2)].append(score.hierarchical_exact(d, inputs, outputs, hl))
+            cells[("fig12a", "inputs", n_out, hl)].append(score.inputs_split(d, inputs))
+            cells[("fig12a", "intermediate", n_out, hl)].append(score.single_intermediate_module(d, inputs))
+            cells[("fig12a", "outputs", n_out, hl)].append(score.outputs_split(d, outputs))
         elif exp == "input_overlap_exp":
             overlap, use = 8 - n_in, n_out // 2
             cells[("fig10", "input separability", overlap, use)].append(
@@ -182,12 +191,16 @@ def figure_tables(reference_dir=None) -> dict:
         "fig7": {row: [cell("fig7", row, hl) for hl in (1, 2, 3)] for row in PAPER_FIG7},
         "fig8": {hl: [cell("fig8", hl, u) for u in USES] for hl in (1, 2, 3)},
         "fig12b": {hl: [cell("fig12b", hl, u) for u in (2, 4, 6, 8)] for hl in (2, 3, 4)},
+        "fig12a": {c: {x: [cell("fig12a", c, x, hl) for hl in (2, 3, 4)] for x in (4, 8, 12, 16)}
+                   for c in PAPER_FIG12A},
         "fig10": {m: [[cell("fig10", m, o, u) for u in USES] for o in OVERLAPS] for m in PAPER_FIG10},
     }
 
 
 def _fmt(rate_n, paper) -> str:
     rate, n = rate_n
+    if math.isnan(paper):
+        return f"{rate:4.2f}/  -  (n={n})"
     mark = " " if round(rate, 2) == round(paper, 2) else "*"
     return f"{rate:4.2f}/{paper:4.2f}{mark}(n={n})"
 
@@ -203,6 +216,11 @@ def print_tables(tables: dict) -> None:
     print("Figure 12b, exact hierarchy (columns use 2, 4, 6, 8 = X 4, 8, 12, 16)")
     for hl, paper in PAPER_FIG12B.items():
         print(f"  {hl} HL " + "  ".join(_fmt(c, p) for c, p in zip(tables["fig12b"][hl], paper)))
+    print(f"Figure 12a, sub-functions (columns 2, 3, 4 hidden layers; paper values for X = {FIG12A_X})")
+    for criterion, paper in PAPER_FIG12A.items():
+        for x, row in tables["fig12a"][criterion].items():
+            shown = paper if x == FIG12A_X else [math.nan] * 3
+            print(f"  {criterion:12s} X={x:2d} " + "  ".join(_fmt(c, p) for c, p in zip(row, shown)))
     for name, paper_rows in PAPER_FIG10.items():
         print(f"Figure 10, {name} (rows overlap 0..4, columns use 1, 2, 4, 6, 8)")
         for overlap, paper in zip(OVERLAPS, paper_rows):
