@@ -2,12 +2,15 @@
 
 Accepted: a list of 0/1 arrays (out x in, PyTorch layout; numpy or torch), any object with a
 ``.masks`` attribute (such as :class:`sculpt.nets.PrunedNet`), and a ``torch.nn.Sequential`` of
-``Linear`` layers and parameter-free activations, pruned with ``torch.nn.utils.prune`` (its
-``weight_mask`` buffers are used) or not (then the nonzero weights are the edges).
+``Linear`` layers and element-wise activations, pruned with ``torch.nn.utils.prune`` (its
+``weight_mask`` buffers are used) or not (then the nonzero weights are the edges). Detection,
+the spectral summary, drawing and scoring all read a user's model through :func:`as_masks` (and
+:func:`weights_from_sequential`), so a model they cannot read fails here, once, naming the layer.
 """
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,35 +28,133 @@ def _is_torch_module(obj) -> bool:
     return torch is not None and isinstance(obj, torch.nn.Module)
 
 
+# Modules applied element by element (so a unit's output depends on its own pre-activation only):
+# the only thing sculpt lets sit between two Linear layers. Dropout is the identity at evaluation
+# and sculpt trains without it; Flatten may only come before the first Linear (it flattens inputs).
+ELEMENTWISE = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Tanh",
+               "Sigmoid", "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Softsign", "Tanhshrink",
+               "LogSigmoid", "Threshold", "Hardshrink", "Softshrink")
+PASS_THROUGH = ("Identity", "Dropout", "AlphaDropout", "FeatureAlphaDropout")
+
+
+@dataclass
+class SequentialLayout:
+    """A ``torch.nn.Sequential`` MLP read as a chain: Linear, element-wise modules, Linear, ...
+
+    Attributes
+    ----------
+    linears : list of (str, torch.nn.Linear)
+        Position (``"2"``, or ``"1.0"`` inside a nested Sequential) and layer, in forward order.
+    after : list of list of torch.nn.Module
+        ``after[l]``: the element-wise modules between Linear l and Linear l+1 (the last entry:
+        those after the last Linear, the model's final activation), pass-through modules left out.
+    """
+
+    linears: list
+    after: list
+
+    @property
+    def arch(self) -> list[int]:
+        return [int(self.linears[0][1].in_features)] + [int(lin.out_features) for _, lin in self.linears]
+
+
+def _flatten(model, prefix: str = ""):
+    import torch
+
+    for name, child in model.named_children():
+        where = f"{prefix}{name}"
+        if type(child) is torch.nn.Sequential:
+            yield from _flatten(child, where + ".")
+        else:
+            yield where, child
+
+
+def _refuse(where: str, layer, why: str):
+    raise SculptError(f"layer {where} ({type(layer).__name__}) {why}; sculpt reads an nn.Sequential of "
+                      "Linear layers with element-wise activations between them (ReLU, Tanh, GELU, ...)")
+
+
+def read_sequential(model) -> SequentialLayout:
+    """Check that ``model`` is an MLP sculpt can read and return its layout.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Linear layers with element-wise activations (:data:`ELEMENTWISE`) between them; Dropout
+        and Identity are skipped, nested Sequentials are flattened, a Flatten may open the model.
+
+    Returns
+    -------
+    SequentialLayout
+
+    Raises
+    ------
+    SculptError
+        Not a Sequential (a custom forward, e.g. with skip connections, cannot be read as a chain),
+        or a layer that is not Linear / element-wise (BatchNorm, Conv, Softmax, PReLU...), named
+        by its index and type, or Linear layers whose sizes do not chain.
+    """
+    import torch
+
+    if not isinstance(model, torch.nn.Sequential):
+        raise SculptError(f"expected a torch.nn.Sequential MLP, got {type(model).__name__}: a model with "
+                          "its own forward (skip connections, branches) cannot be read as a chain of layers")
+    linears, after = [], []
+    for where, layer in _flatten(model):
+        if isinstance(layer, torch.nn.Linear):
+            if linears and layer.in_features != linears[-1][1].out_features:
+                raise SculptError(f"layer {where} (Linear) has {layer.in_features} inputs but the Linear before "
+                                  f"it (layer {linears[-1][0]}) has {linears[-1][1].out_features} outputs")
+            linears.append((where, layer))
+            after.append([])
+        elif isinstance(layer, tuple(getattr(torch.nn, n) for n in PASS_THROUGH)):
+            continue
+        elif isinstance(layer, torch.nn.Flatten):
+            if linears:
+                _refuse(where, layer, "comes after a Linear layer")
+        elif isinstance(layer, tuple(getattr(torch.nn, n) for n in ELEMENTWISE)):
+            if not linears:
+                _refuse(where, layer, "comes before the first Linear layer")
+            if any(True for _ in layer.parameters()):
+                _refuse(where, layer, "has parameters")
+            after[-1].append(layer)
+        elif isinstance(layer, torch.nn.Module) and list(layer.children()):
+            _refuse(where, layer, "is a container sculpt cannot flatten (only nested nn.Sequential)")
+        else:
+            _refuse(where, layer, "is not a Linear layer or an element-wise activation")
+    if not linears:
+        raise SculptError("the Sequential model has no Linear layer")
+    return SequentialLayout(linears=linears, after=after)
+
+
+def linear_mask(layer) -> np.ndarray:
+    """Kept edges of one Linear: its ``weight_mask`` (``torch.nn.utils.prune``), else ``weight != 0``."""
+    mask = getattr(layer, "weight_mask", None)
+    return _to_numpy(mask) != 0 if mask is not None else _to_numpy(layer.weight) != 0
+
+
 def masks_from_sequential(model) -> list[np.ndarray]:
     """Edge masks of a ``torch.nn.Sequential`` MLP, one per ``Linear`` layer.
 
     Parameters
     ----------
     model : torch.nn.Sequential
-        ``Linear`` layers with parameter-free modules (ReLU, Sigmoid, ...) between them.
+        See :func:`read_sequential` for what it may hold.
 
     Returns
     -------
     list of ndarray of bool
         ``weight_mask`` where ``torch.nn.utils.prune`` left one, else ``weight != 0``.
     """
-    import torch
+    return [linear_mask(layer) for _, layer in read_sequential(model).linears]
 
-    if not isinstance(model, torch.nn.Sequential):
-        raise SculptError(f"expected a torch.nn.Sequential MLP, got {type(model).__name__}")
-    masks = []
-    for name, layer in model.named_children():
-        if isinstance(layer, torch.nn.Linear):
-            mask = getattr(layer, "weight_mask", None)
-            masks.append(_to_numpy(mask).astype(bool) if mask is not None
-                         else _to_numpy(layer.weight) != 0)
-        elif any(True for _ in layer.parameters()):
-            raise SculptError(f"layer {name!r} ({type(layer).__name__}) has parameters but is not "
-                              "Linear; only MLPs of Linear layers and activations are supported")
-    if not masks:
-        raise SculptError("the Sequential model has no Linear layer")
-    return masks
+
+def weights_from_sequential(model) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(weights, masks) of a ``torch.nn.Sequential`` MLP: float64 ``weight`` (masked) and bool masks."""
+    layers = [layer for _, layer in read_sequential(model).linears]
+    masks = [linear_mask(layer) for layer in layers]
+    weights = [_to_numpy(layer.weight).astype(np.float64) * m for layer, m in zip(layers, masks)]
+    return weights, masks
 
 
 def as_masks(network) -> list[np.ndarray]:

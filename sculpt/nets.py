@@ -68,6 +68,9 @@ class MaskedMLP:
         seed per member (repeat a seed to start members from the same network). Member e's
         initial weights depend only on its own seed.
     device : str or torch.device, default "cpu"
+    activations : list of callable, optional
+        One element-wise function per hidden layer (e.g. the activation modules of a user's
+        ``nn.Sequential``, see :mod:`sculpt.prune.sequential`); default ReLU everywhere (the paper).
 
     Attributes
     ----------
@@ -80,10 +83,11 @@ class MaskedMLP:
     """
 
     def __init__(self, arch: Sequence[int], members: int = 1, seed: int | Sequence[int] = 0,
-                 device: Any = "cpu"):
+                 device: Any = "cpu", activations: Sequence[Any] | None = None):
         import torch
 
         self.arch = validate_arch(arch)
+        self.activations = _check_activations(activations, len(self.arch) - 2)
         if isinstance(seed, (int, np.integer)):
             if int(members) < 1:
                 raise ConfigError(f"members must be at least 1, got {members}")
@@ -167,7 +171,7 @@ class MaskedMLP:
                                               self.bias_masks)):
             h = torch.baddbmm((b * bm).unsqueeze(1), h, (w * m).transpose(1, 2))
             if l < last:
-                h = torch.relu(h)
+                h = torch.relu(h) if self.activations is None else self.activations[l](h)
                 hidden.append(h)
         return (h, hidden) if return_hidden else h
 
@@ -269,6 +273,7 @@ class MaskedMLP:
         out = MaskedMLP.__new__(MaskedMLP)
         out.arch = list(self.arch)
         out.device = self.device
+        out.activations = self.activations
         out.weights = [w.detach()[idx].clone().requires_grad_() for w in self.weights]
         out.biases = [b.detach()[idx].clone().requires_grad_() for b in self.biases]
         out.weight_masks = [m[idx].clone() for m in self.weight_masks]
@@ -287,6 +292,7 @@ class MaskedMLP:
         out = MaskedMLP.__new__(MaskedMLP)
         out.arch = list(first.arch)
         out.device = first.device
+        out.activations = first.activations
         out.weights = [torch.cat([s.weights[l].detach() for s in stacks]).requires_grad_()
                        for l in range(first.n_layers)]
         out.biases = [torch.cat([s.biases[l].detach() for s in stacks]).requires_grad_()
@@ -319,6 +325,17 @@ class MaskedMLP:
                 model.biases[l].copy_(torch.from_numpy(net.biases[l])[None])
         model.set_weight_masks([torch.from_numpy(m)[None] for m in net.masks])
         return model.select([0] * members)
+
+
+def _check_activations(activations, n_hidden: int):
+    """None (ReLU, the paper) or a list of ``n_hidden`` callables, one per hidden layer."""
+    if activations is None:
+        return None
+    activations = list(activations)
+    if len(activations) != n_hidden or not all(callable(a) for a in activations):
+        raise ConfigError(f"activations must be {n_hidden} callables (one per hidden layer), "
+                          f"got {len(activations)}")
+    return activations
 
 
 @dataclass

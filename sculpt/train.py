@@ -55,6 +55,32 @@ class Regularizer(Protocol):
         ...
 
 
+class Loss(Protocol):
+    """What ``train(..., loss=...)`` accepts instead of the paper's BCE (:mod:`sculpt.objectives`).
+
+    ``rows(logits, targets)`` returns each row's loss, shape (E, B), from logits (E, B, n_out) and
+    targets (E, B, k) or (B, k); a member's training loss is the mean over its rows, and the unit
+    scores of :mod:`sculpt.prune.unit` differentiate each row's loss.
+    """
+
+    def rows(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        ...
+
+
+def row_losses(logits: torch.Tensor, targets: torch.Tensor, loss: Loss | None = None) -> torch.Tensor:
+    """Per-row loss (E, B): mean BCE over outputs (the paper) or ``loss.rows`` when given."""
+    if loss is None:
+        return F.binary_cross_entropy_with_logits(logits, targets.expand_as(logits), reduction="none").mean(dim=2)
+    return loss.rows(logits, targets)
+
+
+def _member_loss(logits: torch.Tensor, targets: torch.Tensor, loss: Loss | None) -> torch.Tensor:
+    """Training loss of every member (E,) on one batch."""
+    if loss is None:  # the paper's mean bitwise BCE, unchanged
+        return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").mean(dim=(1, 2))
+    return loss.rows(logits, targets).mean(dim=1)
+
+
 @dataclass
 class TrainResult:
     """Outcome of one (re)training of a stack; every array has one entry per member.
@@ -91,20 +117,29 @@ def _as_tensors(split, device):
 
 @torch.no_grad()
 def evaluate(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, *, output_blocks=None,
-             chunk_rows: int = 8192) -> dict:
+             chunk_rows: int = 8192, loss: Loss | None = None, metric=None) -> dict:
     """Per-member metrics of ``model`` on noise-free rows.
+
+    Parameters
+    ----------
+    loss : Loss, optional
+        Row losses (default: the paper's mean BCE over outputs).
+    metric : callable(logits (E, rows, n_out), Y (rows, k)) -> tensor (E,), optional
+        A user's acceptance metric (higher is better), reported as "metric"; it sees all rows at once.
 
     Returns
     -------
-    dict of tensors of shape (E,): "loss" (mean BCE), "bit", "row" (and "block") accuracies in
-    percent (float64), and "row_loss" (E, rows): each row's mean BCE over outputs.
+    dict of tensors of shape (E,): "loss" (mean row loss), "bit", "row" (and "block") accuracies in
+    percent (float64), or instead "metric" when ``metric`` is given; and "row_loss" (E, rows).
     """
-    row_losses, bit_ok, row_ok, block_ok = [], 0, 0, 0
+    row_loss_parts, bit_ok, row_ok, block_ok, all_logits = [], 0, 0, 0, []
     for start in range(0, X.shape[0], chunk_rows):
         x, y = X[start:start + chunk_rows], Y[start:start + chunk_rows]
         logits = model(x)
-        row_losses.append(F.binary_cross_entropy_with_logits(
-            logits, y.expand_as(logits), reduction="none").mean(dim=2))
+        row_loss_parts.append(row_losses(logits, y, loss))
+        if metric is not None:  # a user's metric replaces the Boolean accuracies
+            all_logits.append(logits)
+            continue
         correct = (logits > 0) == (y > 0.5)
         bit_ok = bit_ok + correct.sum(dim=(1, 2))
         row_ok = row_ok + correct.all(dim=2).sum(dim=1)
@@ -112,9 +147,13 @@ def evaluate(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, *, output_block
             for a, b in output_blocks:
                 block_ok = block_ok + (logits[:, :, a:b].argmax(dim=2) == y[:, a:b].argmax(dim=1)).sum(dim=1)
     rows, outs = X.shape[0], Y.shape[1]
-    row_loss = torch.cat(row_losses, dim=1)
-    out = {"row_loss": row_loss, "loss": row_loss.mean(dim=1),
-           "bit": 100.0 * bit_ok.double() / (rows * outs), "row": 100.0 * row_ok.double() / rows}
+    row_loss = torch.cat(row_loss_parts, dim=1)
+    out = {"row_loss": row_loss, "loss": row_loss.mean(dim=1)}
+    if metric is not None:
+        out["metric"] = torch.as_tensor(metric(torch.cat(all_logits, dim=1), Y), dtype=torch.float64,
+                                        device=row_loss.device).reshape(-1)
+        return out
+    out.update({"bit": 100.0 * bit_ok.double() / (rows * outs), "row": 100.0 * row_ok.double() / rows})
     if output_blocks:
         out["block"] = 100.0 * block_ok.double() / (rows * len(output_blocks))
     return out
@@ -239,7 +278,7 @@ def _epoch_batches(X, Y, order, noise, batch_size, generator):
 def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
           generator: torch.Generator, regularizer: Regularizer | None = None, active=None,
           weight_decay: float = WEIGHT_DECAY, validation_loss: Literal["mean", "paper"] = "mean",
-          eval_chunk_rows: int = 8192) -> TrainResult:
+          eval_chunk_rows: int = 8192, loss: Loss | None = None, metric=None) -> TrainResult:
     """Train every member of ``model`` in place and leave it at its best epoch.
 
     Parameters
@@ -263,6 +302,10 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
         "mean" fixes bug 11.1.2; "paper" reproduces the /(#batches - 1) division (see module doc).
     eval_chunk_rows : int
         Rows per forward pass during evaluation (bounds memory on large validation sets).
+    loss : Loss, optional
+        Replaces the paper's mean BCE (e.g. a user's cross-entropy, :mod:`sculpt.objectives`).
+    metric : callable, optional
+        A user's validation metric, see :func:`evaluate`; select it with ``task.acceptance == "metric"``.
 
     Returns
     -------
@@ -280,7 +323,7 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
     Xva, Yva = _as_tensors(task.validation, device)
     Xte, Yte = (Xva, Yva) if task.test is task.validation else _as_tensors(task.test, device)
     blocks = task.output_blocks
-    metric = task.acceptance
+    acceptance = task.acceptance
     E, N = model.members, Xtr.shape[0]
     weight = None if active is None else active.to(torch.float32)
     start_state = model.state() if active is not None else None
@@ -300,7 +343,7 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
         order = torch.rand((E, N), generator=generator, device=device).argsort(dim=1)
         for x, y in _epoch_batches(Xtr, Ytr, order, task.noise, int(batch_size), generator):
             logits = model(x)
-            member_loss = F.binary_cross_entropy_with_logits(logits, y, reduction="none").mean(dim=(1, 2))
+            member_loss = _member_loss(logits, y, loss)
             if regularizer is not None:
                 member_loss = member_loss + regularizer.penalty(model)
             if weight is not None:
@@ -309,10 +352,11 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
             if after_step is not None:
                 after_step(model)
                 model.apply_masks()
-        metrics = evaluate(model, Xva, Yva, output_blocks=blocks, chunk_rows=eval_chunk_rows)
+        metrics = evaluate(model, Xva, Yva, output_blocks=blocks, chunk_rows=eval_chunk_rows, loss=loss,
+                           metric=metric)
         val_loss = metrics["loss"] if validation_loss == "mean" else \
             paper_validation_loss(metrics["row_loss"], int(batch_size))
-        val_acc = metrics[metric]
+        val_acc = metrics[acceptance]
         improved, best_loss, best_acc = select_best_epoch(val_loss, val_acc, best_loss, best_acc)
         best_epoch = torch.where(improved, epoch, best_epoch)
         best = [torch.where(improved.view(-1, *([1] * (p.dim() - 1))), p.detach(), b)
@@ -325,9 +369,9 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
             p.copy_(b)
     if start_state is not None:
         model.load_state(start_state, members=~active)
-    test = evaluate(model, Xte, Yte, output_blocks=blocks, chunk_rows=eval_chunk_rows)
+    test = evaluate(model, Xte, Yte, output_blocks=blocks, chunk_rows=eval_chunk_rows, loss=loss, metric=metric)
     test_np = {k: v.cpu().numpy() for k, v in test.items() if k != "row_loss"}
-    return TrainResult(accuracy=test_np[metric], test=test_np,
+    return TrainResult(accuracy=test_np[acceptance], test=test_np,
                        val_loss=best_loss.cpu().numpy(), val_accuracy=best_acc.cpu().numpy(),
                        best_epoch=best_epoch.cpu().numpy(),
                        curves={"val_loss": torch.stack(loss_curve).cpu().numpy(),

@@ -155,5 +155,5 @@ def test_adapter_reads_torch_sequential_with_and_without_prune_masks():
         prune.remove(layer, "weight")  # weights keep the zeros, the mask buffers are gone
     assert not hasattr(model[0], "weight_mask")
     assert detect_modules(model).to_dict() == expected
-    with pytest.raises(SculptError, match="'1' \\(BatchNorm1d\\) has parameters but is not Linear"):
+    with pytest.raises(SculptError, match=r"layer 1 \(BatchNorm1d\) is not a Linear layer"):
         detect_modules(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8)))

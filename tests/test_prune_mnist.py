@@ -111,8 +111,8 @@ def test_validation_failure_is_reported_with_validation_accuracy():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(dense_epochs=0), "dense_epochs must be a positive integer or None, got 0"),
-    (dict(dense_epochs=2.5), "dense_epochs must be a positive integer or None, got 2.5"),
+    (dict(dense_epochs=-1), "dense_epochs must be a non-negative integer or None, got -1"),
+    (dict(dense_epochs=2.5), "dense_epochs must be a non-negative integer or None, got 2.5"),
     (dict(max_rounds=0), "max_rounds must be a positive integer or None, got 0"),
     (dict(max_rounds=True), "max_rounds must be a positive integer or None, got True"),
     (dict(min_step=0.0), r"min_step is a percentage in \(0, 100\) or None, got 0.0"),

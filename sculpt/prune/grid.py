@@ -75,11 +75,15 @@ def check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshol
                 raise ConfigError(f"{name} rates are percentages in (0, 100), got {r!r}")
         if len(set(float(r) for r in rates)) != len(rates):
             raise ConfigError(f"{name} lists a rate twice: {list(rates)}")
-    if not (isinstance(accuracy_threshold, (int, float, np.number)) and 0 <= accuracy_threshold <= 100):
+    if getattr(task, "acceptance", None) == "metric":  # a user's metric has its own scale
+        if not (isinstance(accuracy_threshold, (int, float, np.number)) and np.isfinite(accuracy_threshold)):
+            raise ConfigError(f"the acceptance threshold must be a finite number, got {accuracy_threshold!r}")
+    elif not (isinstance(accuracy_threshold, (int, float, np.number)) and 0 <= accuracy_threshold <= 100):
         raise ConfigError(f"accuracy_threshold is a percentage in [0, 100], got {accuracy_threshold!r}")
     check_training_settings(lr, batch_size, epochs)
-    if dense_epochs is not None and not (isinstance(dense_epochs, (int, np.integer)) and dense_epochs >= 1):
-        raise ConfigError(f"dense_epochs must be a positive integer or None, got {dense_epochs!r}")
+    if dense_epochs is not None and not (isinstance(dense_epochs, (int, np.integer))
+                                         and not isinstance(dense_epochs, bool) and dense_epochs >= 0):
+        raise ConfigError(f"dense_epochs must be a non-negative integer or None, got {dense_epochs!r}")
     if max_rounds is not None and not (isinstance(max_rounds, (int, np.integer))
                                        and not isinstance(max_rounds, bool) and max_rounds >= 1):
         raise ConfigError(f"max_rounds must be a positive integer or None, got {max_rounds!r}")
@@ -188,7 +192,8 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
                max_rounds: int | None = None,
                validation_loss: str = "mean", save_unchecked: bool = False,
                members_per_stack: int | None = None, unit_score_batch_size: int | None = None,
-               regularizer=None, prefer=None, device: str = "cpu", progress: bool = True) -> PrunedNet:
+               regularizer=None, prefer=None, device: str = "cpu", progress: bool = True,
+               init: MaskedMLP | None = None, loss=None, metric=None) -> PrunedNet:
     """Unit-then-edge prune over the (p_u, p_e) grid and keep the sparsest accepted network.
 
     Parameters
@@ -206,7 +211,8 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         Edge pruning rates (percent of the original weights per scheduled step).
     lr, batch_size, epochs : training settings of every (re)training.
     dense_epochs : int, optional
-        Epochs of the dense network's training (default: ``epochs``, the paper).
+        Epochs of the dense network's training (default: ``epochs``, the paper); 0 takes the
+        starting network as the dense network untrained (a user's already trained model).
     accuracy_threshold : float, default 100.0
         A step is accepted when the retrained net's VALIDATION accuracy (``task.acceptance``
         metric) reaches it; test accuracy is reported, never used to select.
@@ -238,6 +244,14 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     device : str
     progress : bool
         Show a tqdm bar on stderr.
+    init : MaskedMLP, optional
+        One-member stack to start from instead of a fresh Kaiming initialisation from ``seed``
+        (its weights, biases, masks and activations; e.g. a user's ``nn.Sequential``, see
+        :func:`sculpt.prune.sequential.prune_sequential`). It is not modified.
+    loss : sculpt.train.Loss, optional
+        Training loss and unit-score loss instead of the paper's mean BCE.
+    metric : callable, optional
+        Validation metric for ``task.acceptance == "metric"`` (see :func:`sculpt.train.evaluate`).
 
     Returns
     -------
@@ -263,7 +277,7 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     device = torch.device(device)
     generator = torch.Generator(device=device).manual_seed(_derived_seed(seed, 1))
     train_kwargs = dict(lr=float(lr), batch_size=int(batch_size), epochs=int(epochs), generator=generator,
-                        regularizer=regularizer, validation_loss=validation_loss)
+                        regularizer=regularizer, validation_loss=validation_loss, loss=loss, metric=metric)
     Xva = torch.as_tensor(task.validation.X, dtype=torch.float32, device=device)
     Yva = torch.as_tensor(task.validation.Y, dtype=torch.float32, device=device)
     Xte = torch.as_tensor(task.test.X, dtype=torch.float32, device=device)
@@ -271,9 +285,10 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     bar = _Progress(progress, f"prune {task.name}")
     try:
         # 1. dense network
-        dense = MaskedMLP(arch, members=1, seed=int(seed), device=device)
+        dense = _starting_network(arch, seed, device, init)
         dense_kwargs = dict(train_kwargs, epochs=int(dense_epochs if dense_epochs is not None else epochs))
-        dense_result = train(dense, task, **dense_kwargs)
+        dense_result = (train(dense, task, **dense_kwargs) if dense_kwargs["epochs"] > 0
+                        else _UntrainedResult(dense, task, Xva, Yva, Xte, Yte, loss, metric))
         dense_acc = float(dense_result.val_accuracy[0])
         threshold = dense_acc if accept_relative_to_dense else float(accuracy_threshold)
         dense_ok = dense_acc >= threshold
@@ -288,7 +303,7 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
             units = dense.select([0] * n_u)
             unit_validated = np.full(n_u, dense_ok)
             units, unit_logs = _run_in_stacks(
-                units, task, UnitStage(Xva, Yva, unit_score_batch_size), p_u, np.zeros(n_u), 100.0 / sum(arch[1:-1]),
+                units, task, UnitStage(Xva, Yva, unit_score_batch_size, loss), p_u, np.zeros(n_u), 100.0 / sum(arch[1:-1]),
                 threshold=threshold, validated=unit_validated, train_kwargs=train_kwargs,
                 members_per_stack=members_per_stack, progress=bar, bounds=bounds)
 
@@ -323,8 +338,9 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         raise SculptError(f"no network reached the accuracy threshold {threshold:g}% on task {task.name!r}"
                           f" (dense validation accuracy {dense_acc:g}%): train longer (epochs={epochs})"
                           " or change lr")
-    final = evaluate(edges, Xte, Yte, output_blocks=task.output_blocks)
-    final_val = evaluate(edges, Xva, Yva, output_blocks=task.output_blocks)[task.acceptance]
+    final = evaluate(edges, Xte, Yte, output_blocks=task.output_blocks, loss=loss, metric=metric)
+    final_val = evaluate(edges, Xva, Yva, output_blocks=task.output_blocks, loss=loss,
+                         metric=metric)[task.acceptance]
     i_u, i_e = divmod(best, n_e)
     grid = []
     for m in range(n_u * n_e):
@@ -353,6 +369,26 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
             "density": float(kept[best] / edges.n_weights),
             "tied_sparsest": len(ties), "tie_break": getattr(prefer, "__name__", "order") if prefer else "order"}
     return edges.to_pruned_net(best, history=history, meta=meta)
+
+
+def _starting_network(arch, seed, device, init: MaskedMLP | None) -> MaskedMLP:
+    """The dense network before training: a copy of ``init`` or a fresh one from ``seed``."""
+    if init is None:
+        return MaskedMLP(arch, members=1, seed=int(seed), device=device)
+    if init.members != 1 or list(init.arch) != list(arch):
+        raise ConfigError(f"init must be one network of arch {list(arch)}, got {init.members} of {init.arch}")
+    return init.select([0])
+
+
+class _UntrainedResult:
+    """What the dense step reads from a training, for a dense network taken as it is."""
+
+    def __init__(self, model, task, Xva, Yva, Xte, Yte, loss, metric):
+        val = evaluate(model, Xva, Yva, output_blocks=task.output_blocks, loss=loss, metric=metric)
+        test = evaluate(model, Xte, Yte, output_blocks=task.output_blocks, loss=loss, metric=metric)
+        self.val_accuracy = val[task.acceptance].cpu().numpy()
+        self.test = {k: v.cpu().numpy() for k, v in test.items() if k != "row_loss"}
+        self.best_epoch = np.full(model.members, -1)
 
 
 def _train_in_stacks(model: MaskedMLP, task, train_kwargs: dict, members_per_stack: int | None):

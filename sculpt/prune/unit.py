@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-
 from sculpt.nets import MaskedMLP
+from sculpt.train import row_losses
 
 
-def unit_scores(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, chunk_rows: int | None = None) -> torch.Tensor:
+def unit_scores(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, chunk_rows: int | None = None,
+                loss=None) -> torch.Tensor:
     """Mean over rows of |dL_r/da| * |a| for every hidden unit of every member.
 
     Parameters
@@ -25,6 +25,8 @@ def unit_scores(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, chunk_rows: 
         Noise-free validation rows (rows x n_in) and targets (rows x n_out).
     chunk_rows : int, optional
         Rows per forward/backward (bounds memory on large validation sets, e.g. MNIST).
+    loss : sculpt.train.Loss, optional
+        L_r of a user's loss instead of the paper's mean BCE over outputs.
 
     Returns
     -------
@@ -36,7 +38,7 @@ def unit_scores(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, chunk_rows: 
     for start in range(0, rows, chunk):
         x, y = X[start:start + chunk], Y[start:start + chunk]
         logits, hidden = model(x, return_hidden=True)
-        row_loss = F.binary_cross_entropy_with_logits(logits, y.expand_as(logits), reduction="none").mean(dim=2)
+        row_loss = row_losses(logits, y, loss)
         grads = torch.autograd.grad(row_loss.sum(), hidden)
         part = torch.cat([(g * a).abs().sum(dim=1) for g, a in zip(grads, hidden)], dim=1)
         total = part if total is None else total + part
@@ -58,12 +60,12 @@ class UnitStage:
 
     name = "unit"
 
-    def __init__(self, X: torch.Tensor, Y: torch.Tensor, chunk_rows: int | None = None):
-        self.X, self.Y, self.chunk_rows = X, Y, chunk_rows
+    def __init__(self, X: torch.Tensor, Y: torch.Tensor, chunk_rows: int | None = None, loss=None):
+        self.X, self.Y, self.chunk_rows, self.loss = X, Y, chunk_rows, loss
 
     def prune(self, model: MaskedMLP, pp: np.ndarray, members: np.ndarray) -> None:
         """Remove, for each member in ``members``, the hidden units at or below percentile ``pp``."""
-        scores = unit_scores(model, self.X, self.Y, self.chunk_rows).cpu().double().numpy()
+        scores = unit_scores(model, self.X, self.Y, self.chunk_rows, self.loss).cpu().double().numpy()
         keep = np.ones_like(scores, dtype=bool)
         for e in np.flatnonzero(members):
             keep[e] = global_percentile_keep(scores[e], pp[e])

@@ -1,0 +1,156 @@
+"""A user's own nn.Sequential through the stacked engine: activations, losses, data, export."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.nn.utils import prune
+
+from sculpt.adapters import read_sequential
+from sculpt.errors import ConfigError, SculptError
+from sculpt.nets import MaskedMLP, PrunedNet
+from sculpt.objectives import make_loss
+from sculpt.prune.sequential import from_sequential, prune_sequential, to_sequential
+from sculpt.train import row_losses
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def boolean_rows():
+    """All 16 rows of 4 bits; y0 = x0 AND x1, y1 = x2 OR x3 (two independent sub-functions)."""
+    X = torch.tensor([[(r >> (3 - i)) & 1 for i in range(4)] for r in range(16)], dtype=torch.float32)
+    Y = torch.stack([X[:, 0] * X[:, 1], torch.clamp(X[:, 2] + X[:, 3], max=1)], dim=1)
+    return X, Y
+
+
+def two_gate_model(hidden=4):
+    """Hand weights: hidden 0 = relu(x0 + x1 - 1), hidden 1 = relu(x2 + x3); the rest start at 0."""
+    model = torch.nn.Sequential(torch.nn.Linear(4, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 2))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model[0].weight[0, :2] = 1.0
+        model[0].bias[0] = -1.0
+        model[0].weight[1, 2:] = 1.0
+        model[2].weight[0, 0] = 4.0
+        model[2].bias[0] = -2.0
+        model[2].weight[1, 1] = 4.0
+        model[2].bias[1] = -2.0
+    return model
+
+
+# ----------------------------------------------------------------------------- engine hooks
+
+def test_masked_mlp_applies_the_given_activations_per_layer():
+    net = MaskedMLP([3, 4, 5, 2], members=2, seed=3, activations=[torch.tanh, torch.sigmoid])
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    for e in range(2):
+        h = torch.tanh(x @ net.weights[0][e].T + net.biases[0][e])
+        h = torch.sigmoid(h @ net.weights[1][e].T + net.biases[1][e])
+        want = h @ net.weights[2][e].T + net.biases[2][e]
+        torch.testing.assert_close(net(x)[e], want)
+    assert net.select([1, 1]).activations == net.activations
+    with pytest.raises(ConfigError, match="activations must be 2 callables"):
+        MaskedMLP([3, 4, 5, 2], activations=[torch.tanh])
+
+
+def test_builtin_bce_rows_equal_the_papers_loss():
+    logits = torch.randn(3, 5, 2, generator=torch.Generator().manual_seed(1))
+    y = torch.randint(0, 2, (5, 2), generator=torch.Generator().manual_seed(2)).float()
+    torch.testing.assert_close(make_loss("bce", 2).rows(logits, y), row_losses(logits, y))
+
+
+def test_callable_loss_rows_equal_the_builtin_ones():
+    logits = torch.randn(2, 7, 3, generator=torch.Generator().manual_seed(3))
+    classes = torch.tensor([0, 2, 1, 1, 0, 2, 2])
+    onehot = torch.nn.functional.one_hot(classes, 3).float()
+    builtin = make_loss("cross_entropy", 3).rows(logits, onehot)
+    wrapped = make_loss(torch.nn.CrossEntropyLoss(), 3, target_dtype=torch.long, squeeze=True)
+    torch.testing.assert_close(wrapped.rows(logits, classes[:, None].float()), builtin)
+    mse = make_loss(torch.nn.functional.mse_loss, 3).rows(logits, onehot)
+    torch.testing.assert_close(mse, make_loss("mse", 3).rows(logits, onehot))
+
+
+def test_unknown_loss_and_bad_cross_entropy_setups_are_refused():
+    with pytest.raises(ConfigError, match="unknown loss 'hinge'"):
+        make_loss("hinge", 2)
+    with pytest.raises(ConfigError, match="needs at least 2 outputs"):
+        make_loss("cross_entropy", 1)
+
+
+# ----------------------------------------------------------------------------- reading a model
+
+@pytest.mark.parametrize("layer, where, kind", [
+    (torch.nn.BatchNorm1d(6), "1", "BatchNorm1d"),
+    (torch.nn.Softmax(dim=1), "1", "Softmax"),
+    (torch.nn.PReLU(), "1", "PReLU"),
+    (torch.nn.ModuleList([torch.nn.ReLU()]), "1", "ModuleList"),
+    (torch.nn.Conv1d(1, 1, 1), "1", "Conv1d"),
+])
+def test_a_layer_sculpt_cannot_run_is_named_by_index_and_type(layer, where, kind):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), layer, torch.nn.Linear(6, 2))
+    with pytest.raises(SculptError, match=rf"layer {where} \({kind}\)"):
+        read_sequential(model)
+
+
+def test_skip_connections_and_shape_breaks_are_refused():
+    class Residual(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return x + self.a(x)
+
+    with pytest.raises(SculptError, match="got Residual: a model with its own forward"):
+        read_sequential(Residual())
+    with pytest.raises(SculptError, match=r"layer 2 \(Linear\) has 5 inputs but the Linear before it \(layer 0\) has 6"):
+        read_sequential(torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(5, 2)))
+
+
+def test_nested_sequentials_flatten_and_dropout_is_skipped():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.GELU()),
+                                torch.nn.Dropout(0.2), torch.nn.Linear(6, 2))
+    layout = read_sequential(model)
+    assert [w for w, _ in layout.linears] == ["1.0", "3"]
+    assert [[type(m).__name__ for m in a] for a in layout.after] == [["GELU"], []]
+    assert layout.arch == [4, 6, 2]
+
+
+def test_from_sequential_copies_weights_masks_and_activations():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2))
+    mask = torch.ones(6, 4)
+    mask[torch.arange(6), torch.arange(6) % 4] = 0  # every unit keeps three inputs
+    prune.custom_from_mask(model[0], "weight", mask)
+    net = from_sequential(model)
+    x = torch.randn(5, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x)[0], model(x))
+    assert torch.equal(net.weight_masks[0][0] > 0, model[0].weight_mask > 0)
+    # the paper's rule: a unit left without incoming edges loses its bias too
+    mask[2] = 0
+    prune.custom_from_mask(model[0], "weight", mask)
+    assert from_sequential(model).bias_masks[0][0].tolist() == [1, 1, 0, 1, 1, 1]
+
+
+# ----------------------------------------------------------------------------- pruning
+
+def test_the_users_weights_are_the_start_and_the_rewind_point():
+    """Hand weights, untrained dense net, lr too small to learn: edge pruning removes exactly the
+    zero weights (every later step breaks a gate and is rewound), so the result is the user's
+    network itself, not a fresh initialisation, and its two modules are the two gates."""
+    X, Y = boolean_rows()
+    model = two_gate_model()
+    net = prune_sequential(model, (X, Y), loss="bce", p_u=None, p_e=[30.0], lr=1e-9, epochs=2,
+                           dense_epochs=0, threshold=100.0, batch_size=16)
+    assert net.history["dense"]["validation_accuracy"] == 100.0
+    assert [r["accepted"] for r in net.history["edge"]][:3] == [True, True, False]  # 30, 60, 90 %
+    assert net.kept_weights == 6
+    for l, layer in enumerate((model[0], model[2])):
+        np.testing.assert_array_equal(net.masks[l], layer.weight.detach().numpy() != 0)
+        np.testing.assert_allclose(net.weights[l], layer.weight.detach().numpy(), atol=1e-6)
+    from sculpt.detect import detect_modules
+
+    modules = [dict(m) for m in detect_modules(to_sequential(net)).modules]
+    assert sorted(modules, key=lambda m: m[0]) == [{0: (0, 1), 1: (0,), 2: (0,)}, {0: (2, 3), 1: (1,), 2: (1,)}]
