@@ -1,15 +1,19 @@
-"""The paper's own pruned networks (``../shared/reference``): records, masks, weights, biases.
+"""The paper's own pruned networks: records, masks, weights, biases.
 
 ``pruned_networks.jsonl`` describes the 1,499 unit-and-edge-pruned networks behind the paper's
 Boolean figures; ``pruned_networks.npz`` holds ``netNNNN_mask{l}`` / ``_weight{l}`` / ``_bias{l}``.
 ``detection_exemplar.jsonl`` is what the paper's detection code outputs on the 160 exemplar ones.
 Everything is read with ``allow_pickle=False``.
+
+The data is not shipped with this package (the paper's repository carries no licence): convert a
+clone of it once with ``sculpt data paper --from PATH`` (see :mod:`sculpt.paperdata`), which writes
+it into the user cache (``reference/`` beside the MNIST cache) or into ``$SCULPT_REFERENCE``.
 """
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,21 +30,71 @@ TRUTH_TABLE_FOLDERS = {
     "input_overlap_exp": "input_overlap_exp",
     "increasing_hierarchical_levels": "increasing_hierarchical_levels",
 }
+REFERENCE_ENV = "SCULPT_REFERENCE"
+CONVERT_COMMAND = "sculpt data paper --from PATH"
+
+
+def user_reference_dir() -> Path:
+    """``reference/`` in the user cache (``$SCULPT_CACHE``, else ``$XDG_CACHE_HOME/sculpt``, else
+    ``~/.cache/sculpt``), the folder ``sculpt data paper`` writes by default."""
+    from functiongraphs.mnist import cache_dir
+
+    return cache_dir() / "reference"
 
 
 def default_reference_dir() -> Path:
-    """``$SCULPT_REFERENCE`` if set, else ``../shared/reference`` beside the checkout."""
-    env = os.environ.get("SCULPT_REFERENCE")
+    """``$SCULPT_REFERENCE`` if set, else :func:`user_reference_dir`."""
+    env = os.environ.get(REFERENCE_ENV)
     if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "reference"
+        return Path(env).expanduser()
+    return user_reference_dir()
+
+
+def find_reference_dir(extra: Iterable[str | os.PathLike] = (), *,
+                       needs: str = NETWORKS_JSONL) -> Path | None:
+    """The first of ``$SCULPT_REFERENCE``, the user cache and ``extra`` that holds ``needs``.
+
+    Parameters
+    ----------
+    extra : iterable of path, optional
+        Further places to look, after the two standard ones (the test suite adds the
+        ``shared/reference`` folder of its own checkout's parent here).
+    needs : str, default="pruned_networks.jsonl"
+        A file (or folder) name that must exist inside the candidate.
+
+    Returns
+    -------
+    Path or None
+        None when no candidate holds it.
+
+    Examples
+    --------
+    >>> find_reference_dir(["/nonexistent"], needs="nothing-here") is None
+    True
+    """
+    for candidate in reference_candidates(extra):
+        if (candidate / needs).exists():
+            return candidate
+    return None
+
+
+def reference_candidates(extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """The folders :func:`find_reference_dir` looks in, in order."""
+    found = []
+    env = os.environ.get(REFERENCE_ENV)
+    if env:
+        found.append(Path(env).expanduser())
+    found.append(user_reference_dir())
+    found.extend(Path(p) for p in extra)
+    return found
 
 
 def _resolve(reference_dir) -> Path:
     path = Path(reference_dir) if reference_dir is not None else default_reference_dir()
     if not (path / NETWORKS_JSONL).is_file():
-        raise DataError(f"reference data not found: {path / NETWORKS_JSONL} does not exist "
-                        "(set SCULPT_REFERENCE or pass reference_dir)")
+        raise DataError(f"reference data not found: {path / NETWORKS_JSONL} does not exist; convert a"
+                        f" clone of the paper's repository with `{CONVERT_COMMAND}`"
+                        f" (or set {REFERENCE_ENV}, or pass reference_dir)")
     return path
 
 
@@ -98,8 +152,16 @@ def load_records(reference_dir=None) -> list[dict]:
 
 
 def load_exemplar_detections(reference_dir=None) -> dict[str, dict]:
-    """The paper code's detection output on the 160 exemplar networks, by network id."""
-    return {r["id"]: r for r in read_jsonl(_resolve(reference_dir) / EXEMPLAR_DETECTIONS)}
+    """The paper code's detection output on the 160 exemplar networks, by network id.
+
+    ``sculpt data paper`` does not make this file: it is the output of running the paper's own
+    detection code, kept beside the converted data where someone ran it.
+    """
+    path = _resolve(reference_dir) / EXEMPLAR_DETECTIONS
+    if not path.is_file():
+        raise DataError(f"{path} does not exist: it holds the paper code's own detection output,"
+                        f" which `{CONVERT_COMMAND}` cannot make")
+    return {r["id"]: r for r in read_jsonl(path)}
 
 
 def _matches(record: dict, filters: dict) -> bool:

@@ -1,14 +1,15 @@
-"""Test helper: Boolean tasks built from the paper's reference truth tables (no function graph needed)."""
-from __future__ import annotations
+"""Test helper: the paper's Boolean tasks as the paper trains them, from the catalog.
 
-import json
-from pathlib import Path
+The catalog's graphs reproduce the paper's dataset pickles bit for bit
+(``test_functiongraphs_catalog.py`` checks it wherever the converted reference data exists), so
+these tasks need no reference data on disk.
+"""
+from __future__ import annotations
 
 import numpy as np
 
+from functiongraphs import catalog
 from functiongraphs.task import Split, Task
-
-TRUTH_TABLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "truth_tables"
 
 # catalog name -> (experiment folder, modularity list)
 EXEMPLARS = {
@@ -20,15 +21,11 @@ EXEMPLARS = {
 
 
 def truth_table(folder: str, modularity: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """X (rows x n, x0 = MSB) and Y (rows x m) float32 from ``truth_tables/<folder>/boolean[...].json``."""
-    data = json.loads((TRUTH_TABLES / folder / f"boolean{modularity}.json").read_text())
-    n = data["n_inputs"]
-    rows = np.arange(2 ** n)
-    X = ((rows[:, None] >> np.arange(n - 1, -1, -1)[None, :]) & 1).astype(np.float32)
-    bits = {f["id"]: np.array([int(c) for c in f["truth_table_bits"]], dtype=np.float32)
-            for f in data["functions"]}
-    Y = np.stack([bits[i] for i in data["output_function_ids"]], axis=1)
-    return X, Y
+    """X (rows x n, x0 = MSB) and Y (rows x m) float32 of the task in ``<folder>/boolean[...].json``."""
+    wanted = f"{folder}/boolean{list(modularity)}.json"
+    name = next(n for n in catalog.names() if catalog.info(n).reference_json == wanted)
+    X, Y = catalog.get(name).truth_table()
+    return X.astype(np.float32), Y.astype(np.float32)
 
 
 def reference_task(name: str, noise: float = 0.1) -> Task:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sculpt.cli import main
-from sculpt.reference import load_exemplar_detections, load_network
+from sculpt.reference import load_network
 
 
 @pytest.fixture()
@@ -18,13 +18,13 @@ def plain_npz(tmp_path, reference_dir):
     return path
 
 
-def test_plain_npz(plain_npz, reference_dir, capsys):
+def test_plain_npz(plain_npz, exemplar_detections, capsys):
     assert main(["detect", str(plain_npz)]) == 0
     out = capsys.readouterr().out
     assert "condensed architecture: [4, 4, 2, 4]" in out
     assert "module 1 (layers 0-3, level 0): L0: [0, 1]  L1: [17, 20]  L2: [9]  L3: [0, 1]" in out
     written = json.loads((plain_npz.parent / "modules.json").read_text())
-    assert written["modules"] == load_exemplar_detections(reference_dir)["net0012"]["modules"]
+    assert written["modules"] == exemplar_detections["net0012"]["modules"]
     assert written["source"] == str(plain_npz)
 
 

@@ -6,12 +6,12 @@ import math
 import pytest
 
 from sculpt.detect import detect_modules
-from sculpt.reference import iter_networks, load_exemplar_detections
+from sculpt.reference import iter_networks
 
 
 @pytest.fixture(scope="module")
-def exemplar_pairs(reference_dir):
-    expected = load_exemplar_detections(reference_dir)
+def exemplar_pairs(reference_dir, exemplar_detections):
+    expected = exemplar_detections
     nets = list(iter_networks(reference_dir=reference_dir, ids=list(expected)))
     assert len(nets) == len(expected) == 160
     return [(net, expected[net.id]) for net in nets]

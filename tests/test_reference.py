@@ -48,6 +48,6 @@ def test_missing_reference_dir_is_a_clear_error(tmp_path):
         load_records(tmp_path)
 
 
-def test_exemplar_detections(reference_dir):
-    recs = load_exemplar_detections(reference_dir)
+def test_exemplar_detections(exemplar_detections):
+    recs = exemplar_detections
     assert len(recs) == 160 and recs["net0000"]["k_per_layer"] == [2, 2]

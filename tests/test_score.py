@@ -6,7 +6,6 @@ import pytest
 from functiongraphs.structure_types import Structure
 from sculpt import score
 from sculpt.detect import detect_modules
-from sculpt.reference import load_exemplar_detections
 
 
 def fake(layers: list[dict[int, int]], num_modules: int | None = None, edges=None) -> dict:
@@ -64,8 +63,8 @@ def test_hierarchical_exact_depends_on_depth():
     assert score.hierarchical_exact(five, inputs, outputs, hidden_layers=3)
 
 
-def test_criteria_accept_reference_records_and_detections_alike(reference_dir):
-    ref = load_exemplar_detections(reference_dir)["net0000"]
+def test_criteria_accept_reference_records_and_detections_alike(reference_dir, exemplar_detections):
+    ref = exemplar_detections["net0000"]
     groups = [[0, 1], [2, 3]]
     assert score.input_separable_success(ref, groups, groups)
     from sculpt.reference import load_network

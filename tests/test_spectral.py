@@ -33,13 +33,8 @@ def reference_net(reference_dir, name):
     return net
 
 
-def reference_modules(reference_dir, name):
-    with open(reference_dir / "detection_exemplar.jsonl") as fh:
-        for line in fh:
-            record = json.loads(line)
-            if record["id"] == name:
-                return record["modules"]
-    raise KeyError(name)
+def reference_modules(exemplar_detections, name):
+    return exemplar_detections[name]["modules"]
 
 
 # ----------------------------------------------------------------------------- n-cut fixtures (A5)
@@ -291,9 +286,9 @@ def test_relative_clusterability_same_result_for_any_n_jobs():
 
 # ----------------------------------------------------------------------------- modules and k
 
-def test_partition_from_reference_modules(reference_dir):
+def test_partition_from_reference_modules(reference_dir, exemplar_detections):
     net = reference_net(reference_dir, "net0000")
-    modules = reference_modules(reference_dir, "net0000")
+    modules = reference_modules(exemplar_detections, "net0000")
     g = weight_graph(net)
     labels = partition_from_modules(g, modules)
     assert sorted(set(labels.tolist())) == [0, 1]
@@ -335,9 +330,9 @@ def write_plain_npz(reference_dir, name, path):
     np.savez(path, **arrays)
 
 
-def test_summary_is_json_ready(reference_dir):
+def test_summary_is_json_ready(reference_dir, exemplar_detections):
     net = reference_net(reference_dir, "net0000")
-    s = summary(net, k=2, n_shuffles=3, modules=reference_modules(reference_dir, "net0000"))
+    s = summary(net, k=2, n_shuffles=3, modules=reference_modules(exemplar_detections, "net0000"))
     text = json.dumps(s)
     assert json.loads(text)["modules"]["ncut"] == 0.0
     assert s["k"] == 2 and s["graph"]["n_dropped"] == 20 and len(s["shuffled"]) == 3
