@@ -4,10 +4,21 @@ Each :class:`PaperValue` is one bar or heat-map cell: the success rate the paper
 ``criterion`` on ``graph`` with networks of ``hidden_layers`` hidden layers (``None``: all depths
 pooled, as in Figure 10). Criterion names are the keys of the ``score`` of a trial record (:func:`sculpt.score.compare`'s criteria plus ``inputs_split`` and
 ``outputs_split``). :data:`PANELS` says how each figure is laid out.
+
+Tables 2-3 (appendix H.2) are cells of an lr x batch-size grid per graph and depth
+(:data:`TABLES_2_3`, read from the paper's text; ``X`` marks a setting where some seed's dense
+network never reached 100 % validation accuracy within 120 epochs, ``None`` a value the PDF's
+text extraction lost). A :class:`PaperValue` whose ``value`` is None carries no number to
+compare with (its ``mark`` says why).
+
+:func:`load_paper_code_rates` reads the optional rates of the paper's own code run from scratch
+(``docs/fidelity/paper_code_rates.json``, written by the fidelity work) for the reports' extra column.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 # Criterion names (sculpt.score.CRITERIA keys) the experiment files list for each figure.
 INPUT_SEPARABLE = "input_separable_success"
@@ -18,12 +29,12 @@ OVERLAP_INPUTS = "overlap_input_separability"
 OVERLAP_OUTPUTS = "overlap_output_subfunctions"
 OVERLAP_HIDDEN = "overlap_hidden_separability"
 # Figure 12a: the paper judged these by eye; inputs/outputs use the generic split tests recorded
-# for every trial. No criterion for "single intermediate module" exists yet, so that bar has no
-# measured value.
+# for every trial, the intermediate bar sculpt.score.single_intermediate_module.
 HIERARCHICAL_INPUTS = "inputs_split"
 HIERARCHICAL_INTERMEDIATE = "hierarchical_intermediate"
 HIERARCHICAL_OUTPUTS = "outputs_split"
 HIERARCHICAL_EXACT = "hierarchical_exact"
+REUSED_FOR_DEPTH = "reused_depth_success"
 
 # The criterion that decides each Figure 7 bar.
 FIG7_CRITERIA = {
@@ -49,10 +60,15 @@ class PaperValue:
     criterion : str
     hidden_layers : int or None
         Depth of the networks; None pools all depths.
-    value : float
-        Success rate in [0, 1].
+    value : float or None
+        Success rate in [0, 1]; None when the paper gives no number (see ``mark``).
     trials : int
         Trials behind the value in the paper.
+    lr, batch_size : float and int, or None
+        The cell of Tables 2-3 (None elsewhere).
+    mark : str
+        Why ``value`` is None: ``"X"`` (Tables 2-3: no epoch count up to 120 trains all seeds),
+        ``"unreadable"`` (lost in the PDF's text) or ``"not stated"`` (Figure 12a at X != 8).
     """
 
     figure: str
@@ -60,8 +76,16 @@ class PaperValue:
     graph: str
     criterion: str
     hidden_layers: int | None
-    value: float
+    value: float | None
     trials: int
+    lr: float | None = None
+    batch_size: int | None = None
+    mark: str = ""
+
+    @property
+    def key(self) -> tuple:
+        """(figure, graph, criterion, hidden_layers, lr, batch_size): what a measured rate is matched on."""
+        return (self.figure, self.graph, self.criterion, self.hidden_layers, self.lr, self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -71,9 +95,9 @@ class Panel:
     Attributes
     ----------
     figure, key, title : str
-    style : {"bars", "heatmap"}
+    style : {"bars", "heatmap", "lrbatch"}
         Bars: one group per ``group_by`` value, one bar per depth. Heat map: rows = overlap,
-        columns = use.
+        columns = use. lrbatch: one table per depth, rows = batch size, columns = lr.
     group_by : {"graph", "use", "criterion"}
         What a bar group is (bars only).
     """
@@ -91,8 +115,13 @@ PANELS: tuple[Panel, ...] = (
     Panel("fig10", "fig10-inputs", "Figure 10: input separability", "heatmap"),
     Panel("fig10", "fig10-outputs", "Figure 10: output sub-functions", "heatmap"),
     Panel("fig10", "fig10-hidden", "Figure 10: hidden-unit separability", "heatmap"),
-    Panel("fig12", "fig12a", "Figure 12a: sub-function detection, hierarchical graph X = 8", "bars", "criterion"),
+    Panel("fig12", "fig12a", "Figure 12a: sub-function detection, hierarchical graph (paper: X = 8; ours at X = 4, 8, 12, 16)",
+          "bars", "criterion"),
     Panel("fig12", "fig12b", "Figure 12b: exact structure for the NN depth", "bars", "use"),
+    Panel("tables2_3", "table2a", "Table 2a: input-separable graph, lr x batch size", "lrbatch"),
+    Panel("tables2_3", "table2b", "Table 2b: reused graph, lr x batch size", "lrbatch"),
+    Panel("tables2_3", "table3a", "Table 3a: separable-reused graph, lr x batch size", "lrbatch"),
+    Panel("tables2_3", "table3b", "Table 3b: non-modular graph, lr x batch size", "lrbatch"),
 )
 
 
@@ -123,20 +152,106 @@ def _fig10() -> list[PaperValue]:
             for overlap, row in enumerate(rows) for use, value in zip((1, 2, 4, 6, 8), row)]
 
 
+FIG12A_USE = 4  # X = 8: the only X whose stored networks give all nine 12a bars (tests/test_detect_figures.py)
+
+
 def _fig12() -> list[PaperValue]:
     values = []
-    # 12a: the X used is not stated; X = 8 (use 4) matches the output bars (spec section 10).
+    # 12a: the X used is not stated; ours is reported at every X, the paper's values sit at X = 8.
     for criterion, rates in ((HIERARCHICAL_INPUTS, (1.0, 1.0, 1.0)), (HIERARCHICAL_INTERMEDIATE, (1.0, 0.92, 1.0)),
                              (HIERARCHICAL_OUTPUTS, (0.0, 0.92, 0.92))):
-        values += [PaperValue("fig12", "fig12a", "hierarchical-use4", criterion, depth, value, 12)
-                   for depth, value in zip((2, 3, 4), rates)]
+        for use in (2, 4, 6, 8):
+            values += [PaperValue("fig12", "fig12a", f"hierarchical-use{use}", criterion, depth,
+                                  value if use == FIG12A_USE else None, 12,
+                                  mark="" if use == FIG12A_USE else "not stated")
+                       for depth, value in zip((2, 3, 4), rates)]
     rates = {2: (1, 1, 1, 0.83), 3: (0.5, 0.83, 1, 1), 4: (0.75, 0.92, 1, 1)}
     values += [PaperValue("fig12", "fig12b", f"hierarchical-use{use}", HIERARCHICAL_EXACT, depth, float(value), 12)
                for depth, row in rates.items() for use, value in zip((2, 4, 6, 8), row)]
     return values
 
 
-PAPER_VALUES: tuple[PaperValue, ...] = tuple(_fig7() + _fig8() + _fig10() + _fig12())
+TABLES_LR = (0.005, 0.01, 0.05, 0.1)
+# Appendix H.2: {graph: (panel, criterion, batch sizes, {hidden layers: rows per batch size of
+# values per lr})}. Read from papers/neural_sculpting.txt; Table 3 is partly garbled there (one
+# cell lost: None). Rates are of 4 seeds (0, 1, 2, 5) at width 24.
+TABLES_2_3 = {
+    "input-separable": ("table2a", INPUT_SEPARABLE, (1, 2, 4, 8, 16), {
+        1: ((1.0, "X", 1.0, "X"), (1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0), ("X", 1.0, 1.0, 1.0)),
+        2: ((1.0, 1.0, 1.0, "X"), (1.0, 1.0, 1.0, "X"), (1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0)),
+        3: ((1.0, 1.0, "X", "X"), (1.0, 1.0, "X", "X"), (1.0, 1.0, 1.0, "X"), (1.0, 1.0, 1.0, "X"), (1.0, 1.0, 1.0, 1.0))}),
+    # The 1-hidden-layer rates are non-zero where Figure 7 gives 0: the tables count the structure
+    # the depth allows (one module at 1 hidden layer; sculpt.score.reused_depth_success).
+    "reused": ("table2b", REUSED_FOR_DEPTH, (1, 2, 4, 8, 16), {
+        1: ((0.5, 0.5, 1.0, 1.0), (0.5, 0.5, 1.0, 1.0), (0.5, 1.0, 1.0, 1.0), ("X", 0.5, 0.75, 1.0), ("X", "X", 1.0, 1.0)),
+        2: ((0.25, 0.25, 0.5, "X"), (0.5, 0.0, 0.75, 1.0), (0.0, 0.25, 1.0, 1.0), (0.25, 0.0, 0.5, 1.0), ("X", 0.25, 0.75, 0.5)),
+        3: ((0.25, 0.5, "X", "X"), (0.25, 0.5, "X", "X"), (0.5, 0.5, 0.75, "X"), (0.25, 0.25, 0.75, 1.0), ("X", "X", 0.75, 1.0))}),
+    "separable-reused": ("table3a", SEPARABLE_REUSED, (1, 2, 4, 8, 16, 32, 64), {
+        1: ((0.75, 1.0, 1.0, "X"), (0.75, 0.75, 1.0, 1.0), (0.75, 0.5, 1.0, 1.0), (0.5, 0.75, 1.0, 1.0),
+            (0.75, 1.0, 1.0, 1.0), (0.75, 1.0, 1.0, 1.0), ("X", 0.75, 1.0, 1.0)),
+        2: ((0.75, 1.0, 0.25, "X"), (1.0, 1.0, 0.25, "X"), (0.75, 1.0, 0.0, "X"), (1.0, 1.0, 1.0, "X"),
+            (1.0, 1.0, 1.0, 0.25), (1.0, 1.0, 1.0, 0.5), (1.0, 0.75, 1.0, 1.0)),
+        3: ((1.0, 1.0, None, "X"), (0.75, 1.0, "X", "X"), (1.0, 0.75, 0.5, "X"), (0.75, 1.0, 0.5, 0.25),
+            (0.75, 0.75, 0.75, 0.25), (0.5, 0.75, 1.0, 0.5), (0.5, 0.75, 1.0, 0.5))}),
+    "non-modular": ("table3b", NON_MODULAR, (1, 2, 4, 8, 16), {
+        1: ((1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0), ("X", 1.0, 1.0, 1.0), ("X", "X", 1.0, 1.0)),
+        2: ((1.0, 1.0, 1.0, "X"), (0.75, 0.75, 1.0, 1.0), (1.0, 0.75, 1.0, 1.0), (0.75, 1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0)),
+        3: ((0.25, 1.0, 1.0, "X"), (0.5, 0.75, 0.5, "X"), (0.75, 1.0, 1.0, "X"), (1.0, 1.0, 1.0, 1.0), (1.0, 0.75, 0.75, 1.0))}),
+}
+
+
+def _tables_2_3() -> list[PaperValue]:
+    values = []
+    for graph, (panel, criterion, sizes, depths) in TABLES_2_3.items():
+        for depth, rows in depths.items():
+            for size, row in zip(sizes, rows):
+                for lr, cell in zip(TABLES_LR, row):
+                    number = cell if isinstance(cell, float) else None
+                    mark = "" if number is not None else ("X" if cell == "X" else "unreadable")
+                    values.append(PaperValue("tables2_3", panel, graph, criterion, depth, number, 4,
+                                             lr=lr, batch_size=size, mark=mark))
+    return values
+
+
+PAPER_VALUES: tuple[PaperValue, ...] = tuple(_fig7() + _fig8() + _fig10() + _fig12() + _tables_2_3())
+
+
+def load_paper_code_rates(path: str | Path | None) -> dict[tuple, dict]:
+    """Rates of the paper's own code run from scratch, by :attr:`PaperValue.key`.
+
+    The file (JSON) holds ``{"rates": [{"figure", "graph", "criterion", "hidden_layers",
+    "successes", "trials", optional "lr", "batch_size", "note"}, ...]}``. A missing file (or None)
+    gives an empty mapping: the column is optional.
+
+    Raises
+    ------
+    sculpt.errors.SnapshotError
+        The file exists but is not such a document (the message names the file and entry).
+    """
+    from sculpt.errors import SnapshotError
+
+    if path is None or not Path(path).is_file():
+        return {}
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SnapshotError(f"{path}: not a readable JSON file of paper-code rates ({exc})") from None
+    entries = document.get("rates") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise SnapshotError(f"{path}: expected an object with a 'rates' list")
+    out = {}
+    for number, entry in enumerate(entries, start=1):
+        try:
+            k, n = entry["successes"], entry["trials"]
+            if not (isinstance(k, int) and isinstance(n, int) and 0 <= k <= n and n >= 1):
+                raise ValueError
+            key = (str(entry["figure"]), str(entry["graph"]), str(entry["criterion"]), entry["hidden_layers"],
+                   entry.get("lr"), entry.get("batch_size"))
+        except (KeyError, TypeError, ValueError):
+            raise SnapshotError(f"{path}: rates entry {number} needs figure, graph, criterion, hidden_layers "
+                                "and integer successes <= trials (>= 1)") from None
+        out[key] = {"successes": k, "trials": n, "note": str(entry.get("note", ""))}
+    return out
 
 
 def paper_values(figure: str) -> list[PaperValue]:
