@@ -372,6 +372,16 @@ class PrunedNet:
     history: Any = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # a short summary, not the arrays (a 784-wide net would print megabytes)
+        try:
+            density = f"{self.density:.4f}"
+        except Exception:  # noqa: BLE001 - repr of an inconsistent net must still work
+            density = "?"
+        keys = ("task", "p_u", "p_e", "seed")
+        meta = ", ".join(f"{k}={self.meta[k]!r}" for k in keys if isinstance(self.meta, dict) and k in self.meta)
+        return f"PrunedNet(arch={list(self.arch)}, density={density}" + (f", {meta})" if meta else ")")
+
     @property
     def n_weights(self) -> int:
         return sum(a * b for a, b in zip(self.arch[:-1], self.arch[1:]))

@@ -73,6 +73,11 @@ class RunResult:
     def run_dir(self) -> Path | None:
         return self.paths.get("run_dir")
 
+    def __repr__(self) -> str:
+        # a short summary: the dataclass default would print every weight matrix of the network
+        return (f"RunResult(task={getattr(self.task, 'name', None)!r}, net={self.net!r}, "
+                f"detection={self.detection!r}, run_dir={str(self.run_dir) if self.run_dir else None!r})")
+
     def summary(self) -> str:
         """A short human summary: density, surviving units, modules, success, files."""
         return format_summary(self.config, self.score, self.detection, self.paths, self.notes)

@@ -282,14 +282,51 @@ def _detected_labels(detection, layer: int, n: int) -> list[int]:
     return [lookup.get(i, -1 - i) for i in range(n)]
 
 
+def _as_detection(detection):
+    if isinstance(detection, dict) or hasattr(detection, "layers"):
+        return detection
+    from sculpt.detect import detect_modules
+
+    return detect_modules(detection)
+
+
+def check_sizes(detection, structure) -> None:
+    """Refuse a structure whose inputs or outputs do not match the detected network.
+
+    Uses the detection's ``arch`` when it has one; a record without it (the paper's reference
+    jsonl) is checked against the unit indices it holds.
+
+    Raises
+    ------
+    SculptError
+    """
+    want = (int(structure.n_inputs), int(structure.n_outputs))
+    arch = detection.get("arch") if isinstance(detection, dict) else getattr(detection, "arch", None)
+    if arch:
+        have = (int(arch[0]), int(arch[-1]))
+        if have != want:
+            raise SculptError(f"the structure has {want[0]} inputs and {want[1]} outputs but the network has "
+                              f"{have[0]} inputs and {have[1]} outputs")
+        return
+    records = _layer_records(detection)
+    for where, layer, size in (("input", 0, want[0]), ("output", -1, want[1])):
+        units = records[layer]["units"]
+        if units and max(units) >= size:
+            raise SculptError(f"the structure has {size} {where}s but the network has {where} unit {max(units)}")
+
+
 def compare(detection, structure, *, name: str | None = None, hidden_layers: int | None = None,
             expected_modules: int | None = None) -> dict:
     """Graded agreement between detected modules and the true structure of the task.
 
     Parameters
     ----------
-    detection : Detection or dict
+    detection : Detection, its dict, or a network
+        A network (masks, ``PrunedNet``, a user's ``nn.Sequential``; see
+        :func:`sculpt.adapters.as_masks`) is read by :func:`sculpt.detect.detect_modules` with
+        its default settings first.
     structure : functiongraphs.Structure
+        Must have the network's numbers of inputs and outputs (:func:`check_sizes`).
     name : str, optional
         Catalog name of the task (e.g. "reused", "overlap3-use4"): adds the paper's named
         criteria that apply to it.
@@ -310,6 +347,8 @@ def compare(detection, structure, *, name: str | None = None, hidden_layers: int
     """
     from sklearn.metrics import adjusted_rand_score
 
+    detection = _as_detection(detection)
+    check_sizes(detection, structure)
     n_in, n_out = structure.n_inputs, structure.n_outputs
     true_in = _partition_labels(n_in, structure.input_groups)
     true_out = _partition_labels(n_out, structure.output_groups)

@@ -157,3 +157,46 @@ def test_adapter_reads_torch_sequential_with_and_without_prune_masks():
     assert detect_modules(model).to_dict() == expected
     with pytest.raises(SculptError, match=r"layer 1 \(BatchNorm1d\) is not a Linear layer"):
         detect_modules(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8)))
+
+
+def test_detection_loads_back_from_its_dict():
+    masks = two_blocks(5)
+    masks[0][0, 2] = True  # one edge across the blocks: a hierarchy edge and separability records
+    d = detect_modules(masks)
+    data = json.loads(json.dumps(d.to_dict()))
+    back = Detection.from_dict(data)
+    assert back.to_dict() == d.to_dict()
+    assert back.arch == [4, 10, 4] and back.modules == d.modules and back.layers == d.layers
+    assert back.module_of(0, 3) == d.module_of(0, 3)
+    with pytest.raises(SculptError, match="not a detection record: KeyError: 'modules'"):
+        Detection.from_dict({k: v for k, v in data.items() if k != "modules"})
+    with pytest.raises(SculptError, match="a detection record is a JSON object, got list"):
+        Detection.from_dict([data])
+
+
+def test_hierarchy_graph_is_written_to_graphml_and_read_back(tmp_path):
+    import networkx as nx
+
+    masks = two_blocks(5)
+    masks[1][0, 7] = True  # module 0 feeds an output of module 1
+    h = detect_modules(masks).hierarchy
+    path = tmp_path / "hierarchy.graphml"
+    nx.write_graphml(h.graph, path)
+    back = nx.read_graphml(path, node_type=int)
+    assert dict(back.nodes(data=True)) == dict(h.graph.nodes(data=True))
+    assert sorted(back.edges(data=True)) == sorted(h.graph.edges(data=True))
+    assert Hierarchy.from_dict(h.to_dict()).to_dict() == h.to_dict()
+
+
+def test_reprs_are_short_summaries():
+    from sculpt.nets import PrunedNet
+    from sculpt.spectral import weight_graph
+
+    masks = [np.ones((300, 200), bool), np.ones((2, 300), bool)]
+    net = PrunedNet.from_arrays(masks, meta={"task": "t", "p_u": 5.0})
+    assert repr(net) == "PrunedNet(arch=[200, 300, 2], density=1.0000, task='t', p_u=5.0)"
+    assert repr(weight_graph(net)) == ("WeightGraph(n_nodes=502, n_edges=60600, layer_sizes=(200, 300, 2), "
+                                       "dead='degree0', n_dropped=0, n_components=1)")
+    d = detect_modules(two_blocks())
+    assert repr(d) == "Detection(arch=[4, 8, 4], condensed_arch=[4, 8, 4], k_per_layer=[2, 2], num_modules=2)"
+    assert repr(d.hierarchy) == "Hierarchy(modules=2, edges=0, levels=[[0, 1]])"

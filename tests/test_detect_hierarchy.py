@@ -18,7 +18,7 @@ def test_hierarchical_task_recovers_two_inputs_one_shared_intermediate_two_outpu
     assert sorted(h.graph.edges(data="edges")) == [(0, 2, 3), (1, 2, 2), (2, 3, 2), (2, 4, 2)]
     assert h.levels == [[0, 1], [2], [3, 4]]
     assert h.input_modules == (0, 1) and h.output_modules == (3, 4) and h.reused_modules == (2,)
-    assert h.graph.nodes[3] == {"units": {3: [9], 4: [0, 2]}, "layer_span": (3, 4)}
+    assert h.graph.nodes[3] == {"units": "{\"3\": [9], \"4\": [0, 2]}", "first_layer": 3, "last_layer": 4, "size": 3}
     assert h.level_of(2) == 1
     data = json.loads(h.to_json())
     assert data["modules"][0] == {"id": 0, "units": {"0": [0, 1, 2, 3], "1": [4, 7, 19]},

@@ -93,3 +93,42 @@ def test_to_dict_is_json_ready():
     d = fg.structure(catalog.get("input-separable")).to_dict()
     assert d["input_groups"] == [[0, 1], [2, 3]]
     assert d["output_support_groups"] == [[0, 1], [2, 3]]
+
+
+MAJORITY_TEXTS = (
+    "inputs a b c\nab = and(a, b)\nac = and(a, c)\nbc = and(b, c)\ny = or(ab, ac, bc)\noutputs y\n",
+    "inputs a b c\nab = and(a, b)\no = or(a, b)\nco = and(c, o)\ny = or(ab, co)\noutputs y\n",
+)
+
+
+def test_input_groups_depend_on_the_function_not_on_how_its_gates_are_written():
+    one, two = (fg.structure(fg.parse(t)) for t in MAJORITY_TEXTS)
+    assert one.input_groups == two.input_groups == ((0, 1, 2),)
+    # written the second way, the gates alone would have split (a, b) from c
+    graph = fg.parse(MAJORITY_TEXTS[1])
+    from functiongraphs.structure import group_indices
+
+    assert group_indices([frozenset(graph.successors[n]) for n in graph.inputs]) == ((0, 1), (2,))
+
+
+def test_input_groups_of_a_shared_sub_function_and_of_an_input_nothing_reads():
+    # y0 = A and x4, y1 = A or !x4 with A = xor(x0, x1) and x2 and x3; y2 = x5 and (x5 or x4) = x5
+    b = fg.GraphBuilder()
+    x = b.inputs(6)
+    xor = b.or_(b.and_(x[0], ~x[1]), b.and_(~x[0], x[1]))
+    a = b.and_(xor, x[2], x[3], name="A")
+    b.output(b.and_(a, x[4], name="y0"))
+    b.output(b.or_(a, ~x[4], name="y1"))
+    b.output(b.and_(x[5], b.or_(x[5], x[4]), name="y2"))  # = x5: x4 is read but does not matter
+    s = fg.structure(b.build())
+    assert s.input_groups == ((0, 1, 2, 3), (4,), (5,))  # x4 joins no group of y2's
+
+
+@pytest.mark.parametrize("name", catalog.names())
+def test_every_catalog_graph_keeps_the_papers_input_groups(name):
+    """On the paper's 39 graphs the function-based groups equal the gates-fed groups it designed."""
+    from functiongraphs.structure import group_indices
+
+    graph = catalog.get(name)
+    by_gates = group_indices([frozenset(graph.successors[n]) for n in graph.inputs])
+    assert fg.structure(graph).input_groups == by_gates

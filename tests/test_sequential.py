@@ -154,3 +154,129 @@ def test_the_users_weights_are_the_start_and_the_rewind_point():
 
     modules = [dict(m) for m in detect_modules(to_sequential(net)).modules]
     assert sorted(modules, key=lambda m: m[0]) == [{0: (0, 1), 1: (0,), 2: (0,)}, {0: (2, 3), 1: (1,), 2: (1,)}]
+
+
+# ----------------------------------------------------------------------------- the whole path
+
+def users_pruned_model():
+    """A user's model as people write it: Tanh MLP, 30 % of its weights pruned by torch itself."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 16),
+                                torch.nn.Tanh(), torch.nn.Linear(16, 4))
+    for layer in (model[0], model[2], model[4]):
+        prune.l1_unstructured(layer, "weight", amount=0.3)
+    return model
+
+
+@pytest.fixture(scope="module")
+def pruned_path():
+    import functiongraphs as fg
+    from functiongraphs import catalog
+
+    graph = catalog.get("input-separable")  # y0, y1 from (x0, x1); y2, y3 from (x2, x3)
+    X, Y = graph.truth_table()
+    model = users_pruned_model()
+    before = [layer.weight_mask.clone() for layer in (model[0], model[2], model[4])]
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(
+        torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(Y, dtype=torch.float32)), batch_size=8)
+    net = prune_sequential(model, loader, loss="bce", p_u=[20.0], p_e=[10.0], lr=0.05, epochs=30,
+                           noise=0.1, threshold=100.0, seed=0)
+    return model, before, net, to_sequential(net), fg.structure(graph), X, Y
+
+
+def test_users_model_is_pruned_further_and_exported_with_prune_masks(pruned_path):
+    model, before, net, exported, _, X, Y = pruned_path
+    assert net.meta["validation_accuracy"] == 100.0 and net.density < 0.35
+    assert [w for w, _ in read_sequential(exported).linears] == ["0", "2", "4"]
+    assert [type(m).__name__ for m in exported] == ["Linear", "Tanh", "Linear", "Tanh", "Linear"]
+    for l, (layer, start) in enumerate(zip((exported[0], exported[2], exported[4]), before)):
+        mask = layer.weight_mask.numpy().astype(bool)
+        np.testing.assert_array_equal(mask, net.masks[l])
+        assert not (mask & ~start.numpy().astype(bool)).any()  # torch's pruned weights stay pruned
+        assert hasattr(layer, "weight_orig") and hasattr(layer, "bias_mask")
+    with torch.no_grad():
+        out = exported(torch.as_tensor(X, dtype=torch.float32))
+    assert ((out > 0).numpy() == (Y > 0.5)).all()  # the user's own code runs the pruned network
+    # the model passed in is untouched; the result round-trips through a snapshot
+    assert torch.equal(model[0].weight_mask, before[0])
+
+
+def test_same_settings_give_bit_identical_masks(pruned_path):
+    import functiongraphs as fg
+    from functiongraphs import catalog
+
+    _, _, net, _, _, X, Y = pruned_path
+    again = prune_sequential(users_pruned_model(), (torch.as_tensor(X), torch.as_tensor(Y)), loss="bce",
+                             p_u=[20.0], p_e=[10.0], lr=0.05, epochs=30, noise=0.1, threshold=100.0,
+                             seed=0, batch_size=8)
+    for a, b in zip(net.masks, again.masks):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_detection_spectral_drawing_and_scoring_read_the_exported_model(pruned_path, tmp_path):
+    from sculpt import score, spectral
+    from sculpt.detect import detect_modules
+    from sculpt.render.network import draw_network
+
+    _, _, net, exported, structure, _, _ = pruned_path
+    detection = detect_modules(exported)
+    assert detection.to_dict() == detect_modules(net.masks).to_dict()
+    summary = spectral.summary(exported, k="modules", n_shuffles=4, seed=0)
+    assert summary["k_choice"]["policy"] == "modules"
+    assert summary["modules"]["n_modules"] == detection.num_modules
+    assert summary["graph"]["n_edges"] == spectral.weight_graph(net).report()["n_edges"]
+    drawing = draw_network(exported, detection.modules)
+    assert drawing.source == draw_network(net.masks, detection.modules).source
+    scored = score.compare(exported, structure, name="input-separable")
+    assert scored == score.compare(detection, structure, name="input-separable")
+    net.save(tmp_path / "net")
+    reloaded = to_sequential(PrunedNet.load(tmp_path / "net"))
+    assert [type(m).__name__ for m in reloaded] == [type(m).__name__ for m in exported]
+    for a, b in zip(reloaded.parameters(), exported.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_spectral_summary_uses_the_prune_masks_of_a_sequential():
+    """Before: no ``.masks`` on a Sequential, so detection was skipped and k='modules' failed."""
+    from sculpt import spectral
+    from sculpt.detect import detect_modules
+
+    model = users_pruned_model()
+    summary = spectral.summary(model, k="modules", n_shuffles=4, seed=0)
+    assert summary["k"] == detect_modules(model).num_modules
+    kept = sum(int(layer.weight_mask.sum()) for layer in (model[0], model[2], model[4]))
+    assert summary["graph"]["n_edges"] == kept
+    with pytest.raises(SculptError, match=r"layer 1 \(BatchNorm1d\)"):
+        spectral.summary(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 2)))
+
+
+def test_compare_refuses_a_structure_of_another_size():
+    import functiongraphs as fg
+    from functiongraphs import catalog
+    from sculpt import score
+    from sculpt.detect import detect_modules
+
+    detection = detect_modules(users_pruned_model())
+    wrong = fg.structure(catalog.get("separable-reused"))  # 6 inputs, 3 outputs
+    with pytest.raises(SculptError, match="the structure has 6 inputs and 3 outputs but the network has "
+                                          "4 inputs and 4 outputs"):
+        score.compare(detection, wrong)
+    with pytest.raises(SculptError, match="the structure has 6 inputs and 3 outputs"):
+        score.compare(users_pruned_model(), wrong)
+    record = {k: v for k, v in detection.to_dict().items() if k != "arch"}  # an older record
+    small = fg.structure(fg.parse("inputs a b\ny = and(a, b)\noutputs y\n"))
+    with pytest.raises(SculptError, match="the structure has 2 inputs but the network has input unit 3"):
+        score.compare(record, small)
+
+
+def test_run_result_repr_is_short():
+    from functiongraphs import Task, catalog
+    from sculpt.detect import detect_modules
+    from sculpt.run import RunResult
+
+    net = PrunedNet.from_arrays([np.ones((64, 4), bool), np.ones((4, 64), bool)], meta={"task": "input-separable"})
+    result = RunResult(config=None, task=Task(catalog.get("input-separable")), net=net,
+                       detection=detect_modules(net), score={})
+    assert repr(result) == ("RunResult(task='input-separable', net=PrunedNet(arch=[4, 64, 4], density=1.0000, "
+                            "task='input-separable'), detection=Detection(arch=[4, 64, 4], condensed_arch=[4, 64, 4], "
+                            "k_per_layer=[1, 1], num_modules=1), run_dir=None)")

@@ -122,6 +122,9 @@ class Detection:
     hierarchy : Hierarchy
     parameters : dict
         The thresholds and step sizes used.
+    arch : list of int
+        Units per layer of the network that was read, before dead-unit removal (empty when
+        loaded from a record that predates it).
     """
 
     surviving_units: list[tuple[int, ...]]
@@ -130,6 +133,11 @@ class Detection:
     layers: list[LayerRecord]
     hierarchy: Hierarchy
     parameters: dict = field(default_factory=dict)
+    arch: list[int] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (f"Detection(arch={self.arch}, condensed_arch={self.condensed_arch}, "
+                f"k_per_layer={self.k_per_layer}, num_modules={self.num_modules})")
 
     @property
     def condensed_arch(self) -> list[int]:
@@ -159,7 +167,69 @@ class Detection:
             "layers": [r.to_dict() for r in self.layers],
             "hierarchy": self.hierarchy.to_dict(),
             "parameters": dict(self.parameters),
+            "arch": list(self.arch),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Detection":
+        """Rebuild a detection from :meth:`to_dict` output (e.g. a run's ``modules.json``).
+
+        ``Detection.from_dict(d.to_dict()).to_dict() == d.to_dict()``.
+
+        Raises
+        ------
+        SculptError
+            A record that is not a detection (missing keys, wrong shapes).
+        """
+        from sculpt.errors import SculptError
+
+        if not isinstance(data, Mapping):
+            raise SculptError(f"a detection record is a JSON object, got {type(data).__name__}")
+        try:
+            modules = [Module(id=int(m["id"]), units={int(l): tuple(int(u) for u in us)
+                                                      for l, us in m["units"].items()})
+                       for m in data["modules"]]
+            layers = [_layer_record(r) for r in data["layers"]]
+            detection = cls(surviving_units=[tuple(int(u) for u in units) for units in data["surviving_units"]],
+                            k_per_layer=[int(k) for k in data["k_per_layer"]], modules=modules, layers=layers,
+                            hierarchy=Hierarchy.from_dict(data["hierarchy"]),
+                            parameters=dict(data.get("parameters", {})),
+                            arch=[int(a) for a in data.get("arch", [])])
+        except SculptError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SculptError(f"not a detection record: {type(exc).__name__}: {exc}") from None
+        if len(detection.layers) != len(detection.surviving_units):
+            raise SculptError(f"not a detection record: {len(detection.layers)} layer records for "
+                              f"{len(detection.surviving_units)} layers")
+        return detection
+
+
+def _separability(value) -> SeparabilityResult | None:
+    if value is None:
+        return None
+    z = value["difference"]
+    return SeparabilityResult(k=None if value["k"] is None else int(value["k"]),
+                              z=math.nan if z is None else float(z))
+
+
+def _layer_record(r: Mapping) -> LayerRecord:
+    """One :class:`LayerRecord` from its ``to_dict`` form."""
+    common = dict(layer=int(r["layer"]), units=tuple(int(u) for u in r["units"]),
+                  labels_before_merge=tuple(int(i) for i in r["labels_before_merge"]),
+                  labels_after_merge=tuple(int(i) for i in r["labels_after_merge"]), k=int(r["k"]))
+    if r.get("output_layer"):
+        return LayerRecord(output_layer=True, **common)
+
+    def flag(key):
+        return None if r.get(key) is None else bool(r[key])
+
+    return LayerRecord(modularity_by_k=tuple((int(k), float(v)) for k, v in r.get("modularity_by_k", [])),
+                       all_separate_test=_separability(r.get("all_separate_test")),
+                       single_cluster_test=_separability(r.get("single_cluster_test")),
+                       k_by_modularity=None if r.get("k_by_modularity") is None else int(r["k_by_modularity"]),
+                       separability_override_considered=flag("separability_override_considered"),
+                       separability_override_used=flag("separability_override_used"), **common)
 
 
 def _check_parameters(n_weight_layers: int, feature_step_size, clusterability_step_size,
@@ -276,4 +346,5 @@ def detect_modules(masks, feature_step_size: int | None = None,
         k_per_layer=[r.k for r in layers[:-1]], modules=modules, layers=layers,
         hierarchy=hierarchy,
         parameters={"feature_step_size": fss, "clusterability_step_size": css,
-                    "modularity_threshold": t_m, "merge_threshold": delta})
+                    "modularity_threshold": t_m, "merge_threshold": delta},
+        arch=[int(masks[0].shape[1])] + [int(m.shape[0]) for m in masks])

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from sculpt.errors import SculptError
+
 
 @dataclass(frozen=True)
 class Hierarchy:
@@ -20,9 +22,10 @@ class Hierarchy:
     Attributes
     ----------
     graph : networkx.DiGraph
-        Nodes are module ids with attributes ``units`` ({layer: [original unit indices]}) and
-        ``layer_span`` ((first, last) layer); an edge (a, b) has attribute ``edges``, the number of
-        network edges from a unit of a to a unit of b.
+        Nodes are module ids with attributes ``units`` (a JSON string ``{"layer": [original unit
+        indices]}``, see :func:`module_units`), ``first_layer``, ``last_layer`` and ``size`` (units);
+        an edge (a, b) has attribute ``edges``, the number of network edges from a unit of a to a
+        unit of b. Every attribute is a string or an int, so ``networkx.write_graphml`` writes it.
     levels : list of list of int
         ``levels[i]`` holds the modules at depth i: 0 for modules nothing feeds, else one more
         than the deepest module feeding them (modules on a feedback cycle share a depth).
@@ -48,8 +51,8 @@ class Hierarchy:
     def to_dict(self) -> dict:
         """JSON-ready form: modules, edges with counts, levels and the module roles."""
         return {
-            "modules": [{"id": int(n), "units": {str(l): list(u) for l, u in d["units"].items()},
-                         "layer_span": list(d["layer_span"])}
+            "modules": [{"id": int(n), "units": {str(l): list(u) for l, u in module_units(self.graph, n).items()},
+                         "layer_span": [int(d["first_layer"]), int(d["last_layer"])]}
                         for n, d in sorted(self.graph.nodes(data=True))],
             "edges": [{"source": int(a), "target": int(b), "edges": int(d["edges"])}
                       for a, b, d in sorted(self.graph.edges(data=True))],
@@ -59,8 +62,47 @@ class Hierarchy:
             "reused_modules": list(self.reused_modules),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Hierarchy":
+        """Rebuild from :meth:`to_dict` output (e.g. the ``hierarchy`` entry of ``modules.json``).
+
+        Raises
+        ------
+        SculptError
+            Missing keys or entries of the wrong shape.
+        """
+        try:
+            graph = nx.DiGraph()
+            for m in data["modules"]:
+                _add_module(graph, int(m["id"]), {int(l): [int(u) for u in us] for l, us in m["units"].items()})
+            for e in data["edges"]:
+                graph.add_edge(int(e["source"]), int(e["target"]), edges=int(e["edges"]))
+            return cls(graph=graph, levels=[[int(i) for i in level] for level in data["levels"]],
+                       input_modules=tuple(int(i) for i in data["input_modules"]),
+                       output_modules=tuple(int(i) for i in data["output_modules"]),
+                       reused_modules=tuple(int(i) for i in data["reused_modules"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SculptError(f"not a hierarchy record: {type(exc).__name__}: {exc}") from None
+
+    def __repr__(self) -> str:
+        return (f"Hierarchy(modules={self.graph.number_of_nodes()}, edges={self.graph.number_of_edges()}, "
+                f"levels={self.levels})")
+
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
+
+
+def module_units(graph: nx.DiGraph, node: int) -> dict[int, list[int]]:
+    """``{layer: [original unit indices]}`` of one module node (its ``units`` JSON attribute)."""
+    return {int(l): list(u) for l, u in json.loads(graph.nodes[node]["units"]).items()}
+
+
+def _add_module(graph: nx.DiGraph, ident: int, units: dict[int, list[int]]) -> None:
+    # scalars only (str / int): networkx.write_graphml refuses lists, tuples and dicts
+    layers = sorted(units)
+    graph.add_node(int(ident), units=json.dumps({str(l): [int(u) for u in units[l]] for l in layers}),
+                   first_layer=int(layers[0]) if layers else -1, last_layer=int(layers[-1]) if layers else -1,
+                   size=int(sum(len(units[l]) for l in layers)))
 
 
 def _module_edges(merged: list[np.ndarray], masks: list[np.ndarray]) -> dict[tuple[int, int], int]:
@@ -109,8 +151,7 @@ def build_hierarchy(modules, merged: list[np.ndarray], masks: list[np.ndarray]) 
     """
     graph = nx.DiGraph()
     for module in modules:
-        graph.add_node(module.id, units={l: list(u) for l, u in module.units.items()},
-                       layer_span=module.layer_span)
+        _add_module(graph, module.id, {l: list(u) for l, u in module.units.items()})
     for (a, b), count in sorted(_module_edges(merged, masks).items()):
         graph.add_edge(a, b, edges=count)
     depth = _depths(graph)

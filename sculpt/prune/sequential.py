@@ -193,20 +193,22 @@ def _prepare(X, Y, n_in: int, n_out: int, loss, what: str) -> Split:
     X = X.reshape(X.shape[0], -1)
     if X.shape[1] != n_in:
         raise ConfigError(f"{what}: inputs have {X.shape[1]} features but the model's first Linear takes {n_in}")
-    if not torch.is_floating_point(X) or not torch.isfinite(X).all():
-        raise ConfigError(f"{what}: inputs must be finite floating-point numbers")
+    if X.is_complex() or not torch.isfinite(X.to(torch.float64)).all():
+        raise ConfigError(f"{what}: inputs must be finite real numbers")
     if isinstance(loss, str) and loss_name(loss) == "cross_entropy" and not torch.is_floating_point(Y):
         if Y.dim() != 1 or Y.min() < 0 or Y.max() >= n_out:
             raise ConfigError(f"{what}: class targets must be a vector of integers in 0..{n_out - 1}")
         Y = torch.nn.functional.one_hot(Y.long(), n_out)
     elif Y.dim() == 1:
         Y = Y[:, None]
+    if Y.is_complex():
+        raise ConfigError(f"{what}: targets must be real numbers")
     Y = Y.to(torch.float32)
     if isinstance(loss, str) and Y.shape[1] != n_out:
         raise ConfigError(f"{what}: targets have {Y.shape[1]} columns but the model has {n_out} outputs")
     if not torch.isfinite(Y).all():
         raise ConfigError(f"{what}: targets must be finite")
-    return Split(X.numpy().astype(np.float32), Y.numpy())
+    return Split(X.to(torch.float32).numpy(), Y.numpy())
 
 
 # ------------------------------------------------------------------------------------- pruning

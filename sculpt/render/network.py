@@ -88,6 +88,15 @@ def normalize_modules(modules: Iterable[Any]) -> list[Module]:
     return out
 
 
+def network_masks(network) -> Sequence[Any]:
+    """Masks of a network object (PrunedNet, ``nn.Sequential``) via the adapter; lists pass through."""
+    if isinstance(network, (list, tuple)):
+        return network
+    from sculpt.adapters import as_masks
+
+    return as_masks(network)
+
+
 def as_bool_masks(masks: Sequence[Any]) -> list[np.ndarray]:
     """Masks as 2-D bool arrays (out x in), checking that consecutive layers fit together."""
     out = [np.asarray(mask) != 0 for mask in masks]
@@ -141,8 +150,9 @@ def draw_network(masks: Sequence[Any], modules: Iterable[Any] = (), *, weights: 
 
     Parameters
     ----------
-    masks : list of array (out x in)
-        Weight masks of each layer (PyTorch layout); non-zero = kept edge.
+    masks : list of array (out x in), PrunedNet or torch.nn.Sequential
+        Weight masks of each layer (PyTorch layout); non-zero = kept edge. A network is read
+        through :func:`sculpt.adapters.as_masks` (a Sequential's ``weight_mask`` buffers).
     modules : iterable
         Detected modules (see :func:`normalize_modules`). Units in no module are drawn white.
     weights : list of array, optional
@@ -159,7 +169,7 @@ def draw_network(masks: Sequence[Any], modules: Iterable[Any] = (), *, weights: 
     -------
     graphviz.Digraph
     """
-    masks = as_bool_masks(masks)
+    masks = as_bool_masks(network_masks(masks))
     mods = normalize_modules(modules)
     kept = [tuple(int(u) for u in layer_units) for layer_units in (units if units is not None
                                                                   else surviving_units(masks))]

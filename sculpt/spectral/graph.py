@@ -58,6 +58,12 @@ class WeightGraph:
     component_sizes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        # a short summary, not the adjacency and blocks
+        return (f"WeightGraph(n_nodes={self.n_nodes}, n_edges={int(self.adjacency.nnz // 2)}, "
+                f"layer_sizes={tuple(int(s) for s in self.layer_sizes)}, dead={self.dead!r}, "
+                f"n_dropped={self.n_dropped}, n_components={self.n_components})")
+
     @property
     def n_nodes(self) -> int:
         """Number of kept nodes."""
@@ -120,18 +126,20 @@ def _select_member(array: np.ndarray, member: int | None, what: str) -> np.ndarr
     return array[member]
 
 
-def _torch_linear_weights(module) -> list | None:
-    """Weights of the Linear layers of a torch module in forward order, or None if not a module."""
+def _torch_linear_weights(module):
+    """(weights, masks) of a torch ``nn.Sequential`` MLP, or None if ``module`` is not a torch module.
+
+    Read by :func:`sculpt.adapters.weights_from_sequential`: ``weight_mask`` buffers applied, and a
+    model that is not a chain of Linear layers and element-wise activations refused by name.
+    """
     torch = sys.modules.get("torch")
     if torch is None:  # a torch module cannot exist before torch is imported; keep numpy paths fast
         return None
     if not isinstance(module, torch.nn.Module):
         return None
-    linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
-    if not linears:
-        raise SculptError(f"{type(module).__name__}: no torch.nn.Linear layers found")
-    # `weight` already includes a torch.nn.utils.prune mask when one is attached.
-    return [m.weight for m in linears]
+    from sculpt.adapters import weights_from_sequential
+
+    return weights_from_sequential(module)
 
 
 def layer_weights(net, member: int | None = None) -> list[np.ndarray]:
@@ -141,7 +149,8 @@ def layer_weights(net, member: int | None = None) -> list[np.ndarray]:
     ----------
     net : PrunedNet-like, list of arrays/tensors, or torch.nn.Module
         Anything with ``.weights`` (and optionally ``.masks``), a list of weight arrays, or a torch
-        module whose Linear layers are read in order.
+        ``nn.Sequential`` MLP (its ``weight_mask`` buffers applied; see
+        :func:`sculpt.adapters.read_sequential` for the layers it may hold).
     member : int, optional
         Which member of a stacked (E, out, in) network to read; needed when E > 1.
 
@@ -155,11 +164,13 @@ def layer_weights(net, member: int | None = None) -> list[np.ndarray]:
         weights = list(net.weights)
         masks = getattr(net, "masks", None)
     else:
-        weights = _torch_linear_weights(net)
-        if weights is None:
-            if not isinstance(net, (list, tuple)):
-                raise SculptError(f"cannot read weights from {type(net).__name__}: "
-                                  "expected a PrunedNet, a list of weight arrays or a torch module")
+        read = _torch_linear_weights(net)
+        if read is not None:
+            weights, masks = read
+        elif not isinstance(net, (list, tuple)):
+            raise SculptError(f"cannot read weights from {type(net).__name__}: "
+                              "expected a PrunedNet, a list of weight arrays or a torch nn.Sequential")
+        else:
             weights = list(net)
     if not weights:
         raise SculptError("network has no weight layers")

@@ -16,7 +16,10 @@ def detected_modules(net):
         from sculpt.detect import detect_modules
     except ImportError as exc:
         return None, f"module detection unavailable ({exc})"
-    masks = getattr(net, "masks", None)
+    from sculpt.adapters import _is_torch_module
+
+    # a user's nn.Sequential has no .masks: its prune masks come through the one adapter
+    masks = net if _is_torch_module(net) else getattr(net, "masks", None)
     if masks is None:
         return None, "no masks on this network: module detection skipped"
     return list(detect_modules(masks).modules), None
