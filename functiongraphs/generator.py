@@ -8,6 +8,7 @@ import numpy as np
 from functiongraphs.builder import GraphBuilder, Ref
 from functiongraphs.errors import GraphError
 from functiongraphs.graph import FunctionGraph
+from functiongraphs.structure import structure
 from functiongraphs.truthtable import input_rows, node_columns
 
 MAX_INPUTS = 20        # every generated graph is verified on its full truth table
@@ -37,8 +38,8 @@ def generate(modularity: Sequence[int], seed: int = 0, name: str | None = None,
       the inputs it is structurally connected to (no input is silently irrelevant);
     * sub-functions on the same level compute pairwise different, non-constant functions, so
       outputs copy the same function exactly when they copy the same sub-function;
-    * ``structure(graph).input_groups`` are the level-1 blocks and ``output_groups`` are
-      ``{y_i : i = j mod s_L}`` for each j;
+    * ``structure(graph).input_groups`` are the level-1 blocks (checked: :func:`structure` reads
+      them from the function) and ``output_groups`` are ``{y_i : i = j mod s_L}`` for each j;
     * a sub-function sits on a higher gate level than every sub-function it reads; only level-1
       sub-functions read inputs; no gate is dead; outputs feed nothing;
     * the same ``(modularity, seed)`` gives the same graph.
@@ -168,4 +169,7 @@ def _meets_guarantees(graph: FunctionGraph, by_level: list[list[str]]) -> bool:
         semantic = {i for i in range(n) if (col != col[index ^ (1 << (n - 1 - i))]).any()}
         if semantic != set(graph.supports[name]):
             return False
-    return True
+    # the function itself must show the blocks: an AND of ANDs, say, merges two levels into one
+    # sub-function, and structure() reads groups from the function, not from the gates
+    blocks = tuple(tuple(int(i) for i in b) for b in np.array_split(np.arange(n), len(by_level[0])))
+    return structure(graph).input_groups == blocks

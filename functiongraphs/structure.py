@@ -22,8 +22,8 @@ def structure(graph: FunctionGraph) -> Structure:
       the same groups. Two inputs share a group iff (1) the same outputs depend on them (their
       semantic supports) and (2) they lie in the same largest *strong shared sub-function*. A
       set S of two or more inputs is a shared sub-function when the outputs depending on an input
-      of S compute at least two different functions, every one of them depends on all of S, and
-      each can be written g_k(h(x_S), other inputs) with one Boolean h shared by all, up to
+      of S compute at least two different functions, every one of them depends on all of S (and
+      one on more), and each can be written g_k(h(x_S), other inputs) with one Boolean h shared by all, up to
       negation (a bound set of Ashenhurst's simple disjoint decomposition: the decomposition
       chart over S has at most two distinct rows); it is strong when no other shared sub-function
       overlaps it. A sub-function that only one output function uses does not split its inputs
@@ -170,8 +170,9 @@ def strong_common_sets(tables: Sequence[np.ndarray], supports: Sequence[tuple[in
     """Input sets (bitmasks, smallest first) of the sub-functions all their users share, nested.
 
     A set S of two or more inputs is *common* when the outputs depending on an input of S compute
-    at least two different functions, all depend on all of S, and all equal g_k(h(x_S), rest)
-    with ONE Boolean h (up to negation); it is *strong* when no other common set overlaps it.
+    at least two different functions, all depend on all of S, at least one depends on more, and
+    all equal g_k(h(x_S), rest) with ONE Boolean h (up to negation); it is *strong* when no other
+    common set overlaps it.
     Strong sets nest.
     """
     candidates = set()
@@ -185,6 +186,8 @@ def strong_common_sets(tables: Sequence[np.ndarray], supports: Sequence[tuple[in
         users = [k for k, m in enumerate(masks_of) if m & cand]
         if any(masks_of[k] & cand != cand for k in users):
             continue
+        if all(masks_of[k] == cand for k in users):
+            continue  # the outputs' own function (e.g. y0 = m, y1 = not m), not one below them
         if len({tables[k].tobytes() for k in users}) < 2:
             continue  # a sub-function of one output function only: no reuse shows it
         inputs = [i for i in range(tables[0].ndim) if cand >> i & 1]
