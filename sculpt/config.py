@@ -84,6 +84,12 @@ class RunConfig:
         notebook order, or the one whose detected structure (with this config's thresholds)
         has the fewest modules, which reproduces the authors' manual choice (spec 4.4).
         ``fewest_modules`` is accepted as a spelling of ``fewest-modules``.
+    replay : {None, "paper"}
+        ``"paper"`` prunes by replaying the paper's own code random number for random number
+        (:mod:`sculpt.prune.replay`) instead of sculpt's default pipeline; None (default) runs
+        the default. In TOML: ``replay = "paper"``.
+    loader_workers : int
+        With ``replay = "paper"``: the DataLoader ``num_workers`` replayed (2 as published, 0 off).
     """
 
     graph: str
@@ -101,6 +107,8 @@ class RunConfig:
     accuracy_threshold: float = 100.0
     noise: float = 0.1
     tie_break: str = "order"
+    replay: str | None = None
+    loader_workers: int = 2
 
     def __post_init__(self) -> None:
         # Normalise lists (from JSON/TOML) to tuples so the dataclass stays hashable and comparable.
@@ -152,6 +160,15 @@ class RunConfig:
             raise ConfigError(f"noise must be a non-negative standard deviation, got {self.noise:g}")
         if self.tie_break not in TIE_BREAKS:
             raise ConfigError(f"tie_break must be one of {', '.join(TIE_BREAKS)}, got {self.tie_break!r}")
+        if self.replay not in (None, "paper"):
+            raise ConfigError(f"replay must be 'paper' (or absent for sculpt's default), got {self.replay!r}")
+        _check_int("loader_workers", self.loader_workers, minimum=0)
+
+    def prune_options(self) -> dict[str, Any]:
+        """Extra keywords of :func:`sculpt.prune.prune_grid` for ``replay`` (empty by default)."""
+        if self.replay is None:
+            return {}
+        return {"replay": self.replay, "loader_workers": self.loader_workers}
 
     def detect_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`sculpt.detect.detect_modules` for this config."""

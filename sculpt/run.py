@@ -85,7 +85,8 @@ class RunResult:
 
 def run(graph, *, arch=None, seed=None, lr=None, batch_size=None, epochs=None, p_u=None, p_e=None,
         modularity_threshold=None, merge_threshold=None, tie_break=None, out=None, force: bool = False,
-        progress: bool = True, config=None, spectral: bool = True, prune_options=None) -> RunResult:
+        progress: bool = True, config=None, spectral: bool = True, prune_options=None, replay=None,
+        loader_workers=None) -> RunResult:
     """Train, prune, detect, score and draw one task; write a run directory.
 
     Parameters
@@ -106,6 +107,9 @@ def run(graph, *, arch=None, seed=None, lr=None, batch_size=None, epochs=None, p
         Detection thresholds (default -0.2 and 0.9).
     tie_break : {"order", "fewest-modules"}, optional
         Choice among equally sparse networks (default "order"); see :class:`RunConfig`.
+    replay, loader_workers : optional
+        ``replay="paper"`` replays the paper's own code (with ``loader_workers`` DataLoader
+        workers, default 2); see :class:`RunConfig`.
     out : path, optional
         Run directory (default ``runs/<graph>-<YYYYmmdd-HHMMSS>``).
     force : bool
@@ -133,7 +137,8 @@ def run(graph, *, arch=None, seed=None, lr=None, batch_size=None, epochs=None, p
     """
     overrides = {"arch": arch, "seed": seed, "lr": lr, "batch_size": batch_size, "epochs": epochs,
                  "p_u": p_u, "p_e": p_e, "modularity_threshold": modularity_threshold,
-                 "merge_threshold": merge_threshold, "tie_break": tie_break}
+                 "merge_threshold": merge_threshold, "tie_break": tie_break, "replay": replay,
+                 "loader_workers": loader_workers}
     base = _base_config(config, graph)
     graph_object, catalog_name = _graph_source(graph if graph is not None else base.graph)
     task = _as_task(graph if graph is not None else base.graph, graph_object, base.noise)
@@ -284,7 +289,7 @@ def _run_into(run_dir: Path, cfg: RunConfig, task, graph_object, catalog_name, p
                      batch_size=cfg.batch_size, epochs=cfg.epochs,
                      accuracy_threshold=cfg.accuracy_threshold,
                      prefer=tie_break_rule(cfg.tie_break, cfg.detect_options()), progress=progress,
-                     **prune_options)
+                     **cfg.prune_options(), **prune_options)
     paths["net"] = net.save(run_dir / "net")
     paths["net_header"] = run_dir / "net.json"
     paths["history"] = write_json(run_dir / "history.json", net.history)

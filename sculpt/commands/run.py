@@ -32,6 +32,11 @@ def register(subparsers) -> None:
     p.add_argument("--merge-threshold", type=float, help="detection merge delta (default 0.9)")
     p.add_argument("--tie-break", choices=TIE_BREAKS,
                    help="choice among equally sparse networks (default: order)")
+    p.add_argument("--replay", choices=["paper"],
+                   help="prune by replaying the paper's own code random number for random number "
+                        "(default: sculpt's pipeline)")
+    p.add_argument("--loader-workers", type=int, metavar="N",
+                   help="with --replay paper: DataLoader workers to replay (2 as published, 0 off; default 2)")
     p.add_argument("--out", type=Path, help="run directory (default: runs/<graph>-<timestamp>)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.add_argument("--config", type=Path, metavar="FILE", help="settings from a .toml file or a saved config.json")
@@ -56,7 +61,8 @@ def run_command(args: argparse.Namespace) -> int:
                  epochs=args.epochs, p_u=args.p_u, p_e=args.p_e,
                  modularity_threshold=args.modularity_threshold, merge_threshold=args.merge_threshold,
                  tie_break=args.tie_break, out=args.out, force=args.force, progress=not args.no_progress,
-                 config=args.config, spectral=not args.no_spectral)
+                 config=args.config, spectral=not args.no_spectral, replay=args.replay,
+                 loader_workers=args.loader_workers)
     print(result.summary())
     return 0
 

@@ -221,7 +221,14 @@ def prune_from_params(task, params: dict):
                       p_u=params["p_u"], p_e=params["p_e"], lr=params["lr"],
                       batch_size=params["batch_size"], epochs=params["epochs"],
                       accuracy_threshold=params["accuracy_threshold"], prefer=prefer, progress=False,
-                      **_mnist_prune_options(params["graph"]))
+                      **_replay_options(params), **_mnist_prune_options(params["graph"]))
+
+
+def _replay_options(params: dict) -> dict:
+    """``replay = "paper"`` (and its ``loader_workers``) from an experiment file, else nothing."""
+    if params.get("replay") is None:
+        return {}
+    return {"replay": params["replay"], "loader_workers": int(params.get("loader_workers", 2))}
 
 
 def _mnist_prune_options(graph: str) -> dict:

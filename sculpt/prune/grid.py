@@ -193,7 +193,8 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
                validation_loss: str = "mean", save_unchecked: bool = False,
                members_per_stack: int | None = None, unit_score_batch_size: int | None = None,
                regularizer=None, prefer=None, device: str = "cpu", progress: bool = True,
-               init: MaskedMLP | None = None, loss=None, metric=None) -> PrunedNet:
+               init: MaskedMLP | None = None, loss=None, metric=None,
+               replay: str | None = None, loader_workers: int = 2, replay_adam: str = "torch") -> PrunedNet:
     """Unit-then-edge prune over the (p_u, p_e) grid and keep the sparsest accepted network.
 
     Parameters
@@ -252,6 +253,18 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
         Training loss and unit-score loss instead of the paper's mean BCE.
     metric : callable, optional
         Validation metric for ``task.acceptance == "metric"`` (see :func:`sculpt.train.evaluate`).
+    replay : {None, "paper"}
+        "paper" replays the paper's own code random number for random number, one network at a
+        time (:mod:`sculpt.prune.replay`): its masks equal the reference code's on the same
+        machine. Only the paper's settings apply then: ``dense_epochs``, ``min_step``,
+        ``max_rounds``, ``regularizer``, ``init``, ``loss``, ``metric`` and
+        ``accept_relative_to_dense`` are refused; ``validation_loss``, ``save_unchecked`` and the
+        stack options do not apply (replay always follows the paper's code).
+    loader_workers : int, default 2
+        With ``replay="paper"``: the DataLoader ``num_workers`` to replay (2 as published, 0 off).
+    replay_adam : {"torch", "1.12"}
+        With ``replay="paper"``: this torch's Adam, or the update arithmetic of torch 1.12 (the
+        paper's pin; ``mul_``/``add_`` where torch >= 2 uses ``lerp_``).
 
     Returns
     -------
@@ -268,6 +281,13 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     """
     arch = check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold, dense_epochs,
                         min_step, max_rounds)
+    if replay is not None:
+        return _replay(task, arch, seed, p_u, p_e, lr=lr, batch_size=batch_size, epochs=epochs,
+                       accuracy_threshold=accuracy_threshold, prefer=prefer, replay=replay,
+                       loader_workers=loader_workers, replay_adam=replay_adam, device=device,
+                       refused={"dense_epochs": dense_epochs, "min_step": min_step, "max_rounds": max_rounds,
+                                "regularizer": regularizer, "init": init, "loss": loss, "metric": metric,
+                                "accept_relative_to_dense": accept_relative_to_dense or None})
     bounds = {"min_step": None if min_step is None else float(min_step),
               "max_rounds": None if max_rounds is None else int(max_rounds)}
     edge_only = p_u is None
@@ -389,6 +409,20 @@ class _UntrainedResult:
         self.val_accuracy = val[task.acceptance].cpu().numpy()
         self.test = {k: v.cpu().numpy() for k, v in test.items() if k != "row_loss"}
         self.best_epoch = np.full(model.members, -1)
+def _replay(task, arch, seed, p_u, p_e, *, replay, loader_workers, replay_adam, device, refused, **kw):
+    """``replay="paper"``: check that only the paper's settings are asked for, then replay."""
+    from sculpt.prune.replay import check_replay_args, replay_grid
+
+    check_replay_args(replay, loader_workers, replay_adam)
+    given = [name for name, value in refused.items() if value is not None]
+    if given:
+        raise ConfigError(f"replay='paper' runs the paper's own procedure; it does not take {', '.join(given)}")
+    if p_u is None:
+        raise ConfigError("replay='paper' replays the unit-then-edge pipeline; p_u=None (edge only) is not replayed")
+    if str(device) != "cpu":
+        raise ConfigError(f"replay='paper' runs on the CPU, got device={device!r}")
+    with torch.random.fork_rng(devices=[]):  # replay uses its own generators; leave the caller's alone
+        return replay_grid(task, arch, seed, list(p_u), list(p_e), loader_workers=loader_workers, adam=replay_adam, **kw)
 
 
 def _train_in_stacks(model: MaskedMLP, task, train_kwargs: dict, members_per_stack: int | None):
