@@ -2,7 +2,7 @@
 
 For each graph (arch [n_in, 24, 24, n_out]) and seed 0, 1, 2, 5, run the full (p_u, p_e) grid with
 the learning rate, batch size and epochs the paper used for that cell
-(``../shared/reference/pruned_networks.jsonl``), then check that the kept network is 100 % correct
+(``pruned_networks.jsonl`` of the converted reference data, ``sculpt data paper --from PATH``), then check that the kept network is 100 % correct
 on the truth table and that its density is at most 1.5x the paper's stored network's.
 
     .venv/bin/python examples/prune_validation_graphs.py [--seeds 0 1 2 5] [--graphs NAME ...]
@@ -12,32 +12,30 @@ Prints the table (ours vs the paper) and exits 1 if any cell fails.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 GRAPHS = {"input-separable": [4, 2, 4], "reused": [4, 1, 2, 16], "separable-reused": [6, 3, 3, 3],
           "non-modular": [4, 1, 4]}
 SEEDS = (0, 1, 2, 5)
 MAX_DENSITY_RATIO = 1.5
 
 
-def paper_cell(modularity: list[int], arch: list[int], seed: int, reference: Path = REFERENCE) -> dict:
+def paper_cell(modularity: list[int], arch: list[int], seed: int, reference: Path | None = None) -> dict:
     """The paper's primary stored network for (exemplar modularity, arch, seed)."""
-    with open(reference / "pruned_networks.jsonl") as f:
-        for line in f:
-            row = json.loads(line)
-            if (row["experiment"] == "exemplar" and row["modularity"] == modularity and row["arch"] == arch
-                    and row["seed"] == seed and not row["other_structure"]):
-                return row
+    from sculpt.reference import select_records
+
+    rows = select_records(reference, experiment="exemplar", modularity=modularity, arch=arch, seed=seed,
+                          other_structure=False)
+    if rows:
+        return rows[0]
     raise LookupError(f"no paper network for {modularity} {arch} seed {seed}")
 
 
-def run_cell(name: str, seed: int, reference: Path = REFERENCE, progress: bool = False) -> dict:
+def run_cell(name: str, seed: int, reference: Path | None = None, progress: bool = False) -> dict:
     """Prune one cell and compare it with the paper's network; returns one table row."""
     from functiongraphs import Task, catalog
     from sculpt.prune import prune_grid

@@ -1,7 +1,8 @@
 """Reproduce the paper's Boolean success-rate figures from its own pruned networks.
 
 Runs :func:`sculpt.detect.detect_modules` on every primary (``other_structure == false``) network of
-``../shared/reference/pruned_networks.npz`` and scores it with the criteria of spec 5.8
+the converted reference data (``sculpt data paper --from PATH``; see :mod:`sculpt.reference`)
+and scores it with the criteria of spec 5.8 (``docs/paper-code.md``)
 (:mod:`sculpt.score`), then prints Figure 7, Figure 8, Figure 12b and the three Figure 10 heat maps
 next to the paper's numbers, and Figure 12a with the "single intermediate module" criterion
 (:func:`sculpt.score.single_intermediate_module`) for X = 4, 8, 12, 16. The true groups come from the task's function graph in

@@ -1,6 +1,6 @@
 """Clusterability regulariser on 7x7 MNIST: control vs regularised MLPs, test accuracy and n-cut (spec A9).
 
-The paper's Table 1 setting (``../shared/spec/clusterability.md`` sections 4.1-4.5 and anchor A9),
+The setting of Table 1 of Filan et al. (2021), "Clusterability in Neural Networks",
 on a schedule that fits a shared 2-core CPU:
 
 * data: MNIST downsampled 28x28 -> 7x7 by **area averaging** (mean of each 4x4 block, then /255).

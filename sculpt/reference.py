@@ -57,8 +57,7 @@ def find_reference_dir(extra: Iterable[str | os.PathLike] = (), *,
     Parameters
     ----------
     extra : iterable of path, optional
-        Further places to look, after the two standard ones (the test suite adds the
-        ``shared/reference`` folder of its own checkout's parent here).
+        Further places to look, after the two standard ones (the test suite adds one of its own).
     needs : str, default="pruned_networks.jsonl"
         A file (or folder) name that must exist inside the candidate.
 

@@ -10,7 +10,7 @@ from sculpt.experiments.records import read_records
 from sculpt.experiments.runner import run_grid
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                                reason="ray is not installed (optional extra: pip install 'sculpt[ray]')")
+                                reason="ray is not installed (optional extra: pip install 'neural-sculpt[ray]')")
 
 
 def without_timings(records):

@@ -4,7 +4,7 @@ Names: the validation graphs ``input-separable`` [4,2,4], ``reused`` [4,1,2,16],
 ``separable-reused`` [6,3,3,3], ``non-modular`` [4,1,4]; the families ``reuse-use{u}``
 [4,1,2,2u], ``overlap{o}-use{u}`` (o = 0..4 shared inputs) and ``hierarchical-use{u}``
 [8,2,1,2,2u], with u in 1, 2, 4, 6, 8. Every graph's truth table equals the paper's dataset
-(``../shared/reference/truth_tables/``) bit for bit.
+(the ``truth_tables/`` of the converted reference data, ``sculpt data paper``) bit for bit.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The module-detection driver: condense, cluster every layer, merge, build the hierarchy (spec 5).
 
 ``detect_modules`` reproduces the paper's ``run/module_detection.py`` record for record on the
-reference networks (``../shared/reference/detection_exemplar.jsonl``) while doing one linkage per
+paper's 160 exemplar networks (its own detection output, ``detection_exemplar.jsonl``) while doing one linkage per
 layer instead of one clustering fit per k.
 """
 from __future__ import annotations

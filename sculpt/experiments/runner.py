@@ -238,7 +238,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise ConfigError("the ray backend needs Ray: pip install 'sculpt[ray]' (or pip install ray)") from None
+        raise ConfigError("the ray backend needs Ray: pip install 'neural-sculpt[ray]' (or pip install ray)") from None
     return ray
 
 

@@ -9,7 +9,7 @@ import graphviz
 from sculpt.atomic import write_bytes_atomic
 
 INSTALL_HINT = ("graphviz 'dot' not found: wrote the .gv source only "
-                "(install: apt-get install graphviz | brew install graphviz | pip install 'sculpt[render]')")
+                "(install: apt-get install graphviz | brew install graphviz | pip install 'neural-sculpt[render]')")
 
 
 def save_graph(graph: graphviz.Digraph | graphviz.Graph, stem: str | Path,
