@@ -3,6 +3,11 @@
 # a virtual environment in .venv with the CPU build of torch, and the project (editable, with tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "error: $PYTHON is Python $("$PYTHON" -c 'import platform; print(platform.python_version())'); sculpt needs 3.11 or newer (set PYTHON=python3.11)" >&2
+  exit 2
+fi
 if ! command -v dot >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing graphviz (Debian package) for diagrams..." >&2
@@ -11,11 +16,6 @@ if ! command -v dot >/dev/null 2>&1; then
     echo "warning: graphviz 'dot' not found; diagrams are written as .gv source only" \
          "(install: apt-get install graphviz | brew install graphviz)" >&2
   fi
-fi
-PYTHON="${PYTHON:-python3}"
-if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-  echo "error: $PYTHON is Python $("$PYTHON" -c 'import platform; print(platform.python_version())'); sculpt needs 3.11 or newer (set PYTHON=python3.11)" >&2
-  exit 2
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
