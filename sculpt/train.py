@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sculpt import fastpath
 from sculpt.errors import ConfigError
 from sculpt.nets import MaskedMLP
 
@@ -67,18 +68,47 @@ class Loss(Protocol):
         ...
 
 
-def row_losses(logits: torch.Tensor, targets: torch.Tensor, loss: Loss | None = None) -> torch.Tensor:
-    """Per-row loss (E, B): mean BCE over outputs (the paper) or ``loss.rows`` when given."""
+def row_losses(logits: torch.Tensor, targets: torch.Tensor, loss: Loss | None = None, spans=None) -> torch.Tensor:
+    """Per-row loss (E, B): mean BCE over outputs (the paper) or ``loss.rows`` when given.
+
+    ``spans``: member ranges of packed trials (:func:`member_segments`); the BCE runs per range.
+    """
     if loss is None:
-        return F.binary_cross_entropy_with_logits(logits, targets.expand_as(logits), reduction="none").mean(dim=2)
+        return _segment_bce(logits, targets.expand_as(logits), spans).mean(dim=2)
     return loss.rows(logits, targets)
 
 
-def _member_loss(logits: torch.Tensor, targets: torch.Tensor, loss: Loss | None) -> torch.Tensor:
+def _member_loss(logits: torch.Tensor, targets: torch.Tensor, loss: Loss | None, spans=None) -> torch.Tensor:
     """Training loss of every member (E,) on one batch."""
     if loss is None:  # the paper's mean bitwise BCE, unchanged
-        return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").mean(dim=(1, 2))
+        return _segment_bce(logits, targets, spans).mean(dim=(1, 2))
     return loss.rows(logits, targets).mean(dim=1)
+
+
+def member_segments(E: int, segments=None) -> list[tuple[int, int]]:
+    """``[(lo, hi), ...]`` member ranges of the trials packed in a stack of ``E`` members.
+
+    ``segments`` lists the members of each trial in order (they must sum to E); None is one trial.
+    Element-wise kernels with transcendental functions (sigmoid, exp, log) take a vectorised path
+    for most elements and a scalar path for the tail of a tensor, which can differ in the last bit,
+    so every such op runs on one trial's members at a time: a trial's numbers then do not depend on
+    which other trials share its stack.
+    """
+    if segments is None:
+        return [(0, E)]
+    sizes = [int(n) for n in segments]
+    if any(n < 1 for n in sizes) or sum(sizes) != E:
+        raise ConfigError(f"segments {sizes} must be positive member counts summing to the stack's {E} members")
+    bounds = np.cumsum([0, *sizes])
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _segment_bce(logits, y, spans=None):
+    """Element-wise BCE-with-logits (reduction none), computed per trial segment (see member_segments)."""
+    if spans is None or len(spans) == 1:
+        return F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    return torch.cat([F.binary_cross_entropy_with_logits(logits[lo:hi], y[lo:hi], reduction="none")
+                      for lo, hi in spans])
 
 
 @dataclass
@@ -117,7 +147,7 @@ def _as_tensors(split, device):
 
 @torch.no_grad()
 def evaluate(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, *, output_blocks=None,
-             chunk_rows: int = 8192, loss: Loss | None = None, metric=None) -> dict:
+             chunk_rows: int = 8192, loss: Loss | None = None, metric=None, segments=None) -> dict:
     """Per-member metrics of ``model`` on noise-free rows.
 
     Parameters
@@ -126,17 +156,22 @@ def evaluate(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, *, output_block
         Row losses (default: the paper's mean BCE over outputs).
     metric : callable(logits (E, rows, n_out), Y (rows, k)) -> tensor (E,), optional
         A user's acceptance metric (higher is better), reported as "metric"; it sees all rows at once.
+    segments : list of int, optional
+        Members per packed trial (see :func:`member_segments`).
 
     Returns
     -------
     dict of tensors of shape (E,): "loss" (mean row loss), "bit", "row" (and "block") accuracies in
     percent (float64), or instead "metric" when ``metric`` is given; and "row_loss" (E, rows).
     """
+    spans = member_segments(model.members, segments)
+    # without the mask products where that is exact (sculpt.fastpath)
+    unmasked = fastpath.applies(model, None, None)
     row_loss_parts, bit_ok, row_ok, block_ok, all_logits = [], 0, 0, 0, []
     for start in range(0, X.shape[0], chunk_rows):
         x, y = X[start:start + chunk_rows], Y[start:start + chunk_rows]
-        logits = model(x)
-        row_loss_parts.append(row_losses(logits, y, loss))
+        logits = fastpath.forward_unmasked(model, x) if unmasked else model(x)
+        row_loss_parts.append(row_losses(logits, y, loss, spans))
         if metric is not None:  # a user's metric replaces the Boolean accuracies
             all_logits.append(logits)
             continue
@@ -147,7 +182,7 @@ def evaluate(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, *, output_block
             for a, b in output_blocks:
                 block_ok = block_ok + (logits[:, :, a:b].argmax(dim=2) == y[:, a:b].argmax(dim=1)).sum(dim=1)
     rows, outs = X.shape[0], Y.shape[1]
-    row_loss = torch.cat(row_loss_parts, dim=1)
+    row_loss = row_loss_parts[0] if len(row_loss_parts) == 1 else torch.cat(row_loss_parts, dim=1)
     out = {"row_loss": row_loss, "loss": row_loss.mean(dim=1)}
     if metric is not None:
         out["metric"] = torch.as_tensor(metric(torch.cat(all_logits, dim=1), Y), dtype=torch.float64,
@@ -218,10 +253,18 @@ class StackAdam:
     ``tests/test_train.py`` checks both paths against ``torch.optim.Adam`` step for step.
     """
 
-    def __init__(self, params, lr: float, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-8,
-                 fused: bool | None = None):
+    def __init__(self, params, lr, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-8,
+                 fused: bool | None = None, segments=None):
         self.params = list(params)
-        self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
+        self.weight_decay, self.betas, self.eps = weight_decay, betas, eps
+        # one update per packed trial, on views of its members: its own learning rate, and the
+        # kernel walks its elements exactly as it would in a stack of its own (see member_segments)
+        self.spans = member_segments(int(self.params[0].shape[0]), segments)
+        lrs = [lr] * len(self.spans) if isinstance(lr, (int, float)) else [float(v) for v in lr]
+        if len(lrs) != len(self.spans):
+            raise ConfigError(f"got {len(lrs)} learning rates for {len(self.spans)} packed trials")
+        self.lrs = lrs
+        self.lr = lrs[0]
         self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
         self.t = 0
@@ -235,50 +278,90 @@ class StackAdam:
     @torch.no_grad()
     def step(self, grads) -> None:
         self.t += 1
-        b1, b2 = self.betas
+        # the fused kernel walks grads in the params' memory layout: make them contiguous
+        # (autograd returns transposed strides for the weights of a baddbmm)
+        grads = [g if g.is_contiguous() else g.contiguous() for g in grads] if self.fused else list(grads)
         if self.fused:
             self.step_count.add_(1)
-            # the fused kernel walks grads in the params' memory layout: make them contiguous
-            # (autograd returns transposed strides for the weights of a baddbmm)
-            torch._fused_adam_(self.params, [g.contiguous() for g in grads], self.exp_avg, self.exp_avg_sq, [], self.steps,
-                               lr=self.lr, beta1=b1, beta2=b2, weight_decay=self.weight_decay,
+        if len(self.spans) == 1:
+            self._update(self.params, grads, self.exp_avg, self.exp_avg_sq, self.lrs[0])
+            return
+        for (lo, hi), lr in zip(self.spans, self.lrs):
+            self._update([p[lo:hi] for p in self.params], [g[lo:hi] for g in grads],
+                         [m[lo:hi] for m in self.exp_avg], [v[lo:hi] for v in self.exp_avg_sq], lr)
+
+    def _update(self, params, grads, exp_avg, exp_avg_sq, lr: float) -> None:
+        b1, b2 = self.betas
+        if self.fused:
+            torch._fused_adam_(params, grads, exp_avg, exp_avg_sq, [], self.steps,
+                               lr=lr, beta1=b1, beta2=b2, weight_decay=self.weight_decay,
                                eps=self.eps, amsgrad=False, maximize=False)
             return
-        g = torch._foreach_add(list(grads), self.params, alpha=self.weight_decay)
-        torch._foreach_lerp_(self.exp_avg, g, 1 - b1)
-        torch._foreach_mul_(self.exp_avg_sq, b2)
-        torch._foreach_addcmul_(self.exp_avg_sq, g, g, value=1 - b2)
+        g = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        torch._foreach_lerp_(exp_avg, g, 1 - b1)
+        torch._foreach_mul_(exp_avg_sq, b2)
+        torch._foreach_addcmul_(exp_avg_sq, g, g, value=1 - b2)
         bias1, bias2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        denom = torch._foreach_sqrt(exp_avg_sq)
         torch._foreach_div_(denom, math.sqrt(bias2))
         torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(self.params, self.exp_avg, denom, value=-self.lr / bias1)
+        torch._foreach_addcdiv_(params, exp_avg, denom, value=-lr / bias1)
 
 
-def _epoch_batches(X, Y, order, noise, batch_size, generator):
-    """Yield (x, y) batches (E, b, in) / (E, b, out) of one epoch, noised on every draw."""
-    E, N = order.shape
-    per_epoch = E * N * X.shape[1] <= EPOCH_NOISE_LIMIT
-    if per_epoch:
-        xs = X[order]
-        if noise:
-            xs = xs + noise * torch.randn(xs.shape, generator=generator, device=X.device)
-        ys = Y[order]
+def _segment_epoch(X, Y, n: int, noise: float, generator, draw: bool):
+    """One trial segment's epoch: (xs, ys, None) drawn for the whole epoch, or (None, None, order).
+
+    A segment whose members all sit out (``draw=False``) draws nothing, so its generator advances
+    exactly as when the trial trains alone; its members get the plain rows (their loss weight is 0).
+    """
+    N = X.shape[0]
+    if not draw:
+        return X.unsqueeze(0).expand(n, -1, -1), Y.unsqueeze(0).expand(n, -1, -1), None
+    order = torch.rand((n, N), generator=generator, device=X.device).argsort(dim=1)
+    if n * N * X.shape[1] > EPOCH_NOISE_LIMIT:
+        return None, None, order
+    xs = X[order]
+    if noise:
+        xs = xs + noise * torch.randn(xs.shape, generator=generator, device=X.device)
+    return xs, Y[order], None
+
+
+def _epoch_batches(X, Y, spans, generators, draws, noise, batch_size):
+    """Yield (x, y) batches (E, b, in) / (E, b, out) of one epoch, noised on every draw.
+
+    Each trial segment shuffles and noises its members from its own generator (a whole epoch of
+    noise at once unless that is above ``EPOCH_NOISE_LIMIT`` elements, then batch by batch).
+    """
+    N = X.shape[0]
+    parts = [_segment_epoch(X, Y, hi - lo, noise, gen, draw)
+             for (lo, hi), gen, draw in zip(spans, generators, draws)]
+    if all(order is None for _, _, order in parts):
+        xs = parts[0][0] if len(parts) == 1 else torch.cat([p[0] for p in parts])
+        ys = parts[0][1] if len(parts) == 1 else torch.cat([p[1] for p in parts])
         for s in range(0, N, batch_size):
             yield xs[:, s:s + batch_size], ys[:, s:s + batch_size]
         return
     for s in range(0, N, batch_size):
-        idx = order[:, s:s + batch_size]
-        x = X[idx]
-        if noise:
-            x = x + noise * torch.randn(x.shape, generator=generator, device=X.device)
-        yield x, Y[idx]
+        xb, yb = [], []
+        for (xs, ys, order), gen in zip(parts, generators):
+            if order is None:
+                xb.append(xs[:, s:s + batch_size])
+                yb.append(ys[:, s:s + batch_size])
+                continue
+            idx = order[:, s:s + batch_size]
+            x = X[idx]
+            if noise:
+                x = x + noise * torch.randn(x.shape, generator=gen, device=X.device)
+            xb.append(x)
+            yb.append(Y[idx])
+        yield (xb[0], yb[0]) if len(xb) == 1 else (torch.cat(xb), torch.cat(yb))
 
 
-def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
-          generator: torch.Generator, regularizer: Regularizer | None = None, active=None,
+def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
+          generator, regularizer: Regularizer | None = None, active=None,
           weight_decay: float = WEIGHT_DECAY, validation_loss: Literal["mean", "paper"] = "mean",
-          eval_chunk_rows: int = 8192, loss: Loss | None = None, metric=None) -> TrainResult:
+          eval_chunk_rows: int = 8192, loss: Loss | None = None, metric=None, segments=None,
+          condense: bool = False) -> TrainResult:
     """Train every member of ``model`` in place and leave it at its best epoch.
 
     Parameters
@@ -289,8 +372,9 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
         ``train`` rows (noised with ``task.noise`` on every draw), ``validation`` rows for the
         epoch selection, ``test`` rows for the reported accuracy.
     lr, batch_size, epochs : training settings (constant learning rate).
-    generator : torch.Generator
-        Source of the shuffles and the input noise.
+        With ``segments``, ``lr`` may be a list: one learning rate per packed trial.
+    generator : torch.Generator or list of torch.Generator
+        Source of the shuffles and the input noise; with ``segments``, one per packed trial.
     regularizer : Regularizer, optional
         ``penalty(model) -> (E,)`` added to each member's loss; optional ``after_step(model)``.
     active : bool tensor (E,), optional
@@ -306,6 +390,13 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
         Replaces the paper's mean BCE (e.g. a user's cross-entropy, :mod:`sculpt.objectives`).
     metric : callable, optional
         A user's validation metric, see :func:`evaluate`; select it with ``task.acceptance == "metric"``.
+    segments : list of int, optional
+        Members of each trial packed into the stack, in order (see :func:`member_segments`).
+        Each trial draws from its own generator, and only when one of its members is active, so
+        a trial's results are bit-identical whether it trains alone or packed with others.
+    condense : bool, default False
+        Train only the live hidden units (:mod:`sculpt.condensed`) when that drops at least a
+        quarter of the widths: much faster on pruned stacks, equal up to floating-point rounding.
 
     Returns
     -------
@@ -317,7 +408,24 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
     each member's gradient is exactly what it would get alone; Adam is element-wise, so one
     optimiser over the stacked tensors keeps members independent.
     """
-    _check_train_args(task, lr, batch_size, epochs, validation_loss, model)
+    spans = member_segments(model.members, segments)
+    lrs = [float(v) for v in lr] if isinstance(lr, (list, tuple)) else [lr] * len(spans)
+    generators = list(generator) if isinstance(generator, (list, tuple)) else [generator]
+    if len(lrs) != len(spans) or len(generators) != len(spans):
+        raise ConfigError(f"{len(spans)} packed trials need as many learning rates and generators, got "
+                          f"{len(lrs)} and {len(generators)}")
+    for one_lr in lrs:
+        _check_train_args(task, one_lr, batch_size, epochs, validation_loss, model)
+    if condense and fastpath.applies(model, regularizer, loss):
+        from sculpt import condensed
+
+        if condensed.worth_condensing(model):
+            small, index = condensed.condense(model)
+            result = train(small, task, lr=lr, batch_size=batch_size, epochs=epochs, generator=generator,
+                           active=active, weight_decay=weight_decay, validation_loss=validation_loss,
+                           eval_chunk_rows=eval_chunk_rows, metric=metric, segments=segments)
+            condensed.scatter_back(model, small, index)
+            return result
     device = model.device
     Xtr, Ytr = _as_tensors(task.train, device)
     Xva, Yva = _as_tensors(task.validation, device)
@@ -330,7 +438,9 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
 
     model.apply_masks()
     params = model.parameters()
-    optimizer = StackAdam(params, float(lr), weight_decay)
+    optimizer = StackAdam(params, [float(v) for v in lrs], weight_decay, segments=segments)
+    # a trial whose members all sit out this training draws nothing (its streams stay as alone)
+    draws = [True] * len(spans) if active is None else [bool(active[lo:hi].any()) for lo, hi in spans]
     after_step = getattr(regularizer, "after_step", None)
 
     best = [p.detach().clone() for p in params]
@@ -339,11 +449,15 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
     best_epoch = torch.zeros(E, dtype=torch.long, device=device)
     loss_curve, acc_curve = [], []
     seed_grad = torch.ones((), device=device)  # d(sum of losses)/d(itself), made once
+    # the hand-written backward (bit-identical gradients) where it applies, autograd otherwise
+    fast_step = fastpath.BCEReLUStep(model, weight, spans) if fastpath.applies(model, regularizer, loss) else None
     for epoch in range(int(epochs)):
-        order = torch.rand((E, N), generator=generator, device=device).argsort(dim=1)
-        for x, y in _epoch_batches(Xtr, Ytr, order, task.noise, int(batch_size), generator):
+        for x, y in _epoch_batches(Xtr, Ytr, spans, generators, draws, task.noise, int(batch_size)):
+            if fast_step is not None:
+                optimizer.step(fast_step(x, y))
+                continue
             logits = model(x)
-            member_loss = _member_loss(logits, y, loss)
+            member_loss = _member_loss(logits, y, loss, spans)
             if regularizer is not None:
                 member_loss = member_loss + regularizer.penalty(model)
             if weight is not None:
@@ -353,7 +467,7 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
                 after_step(model)
                 model.apply_masks()
         metrics = evaluate(model, Xva, Yva, output_blocks=blocks, chunk_rows=eval_chunk_rows, loss=loss,
-                           metric=metric)
+                           metric=metric, segments=segments)
         val_loss = metrics["loss"] if validation_loss == "mean" else \
             paper_validation_loss(metrics["row_loss"], int(batch_size))
         val_acc = metrics[acceptance]
@@ -369,7 +483,8 @@ def train(model: MaskedMLP, task, *, lr: float, batch_size: int, epochs: int,
             p.copy_(b)
     if start_state is not None:
         model.load_state(start_state, members=~active)
-    test = evaluate(model, Xte, Yte, output_blocks=blocks, chunk_rows=eval_chunk_rows, loss=loss, metric=metric)
+    test = evaluate(model, Xte, Yte, output_blocks=blocks, chunk_rows=eval_chunk_rows, loss=loss, metric=metric,
+                    segments=segments)
     test_np = {k: v.cpu().numpy() for k, v in test.items() if k != "row_loss"}
     return TrainResult(accuracy=test_np[acceptance], test=test_np,
                        val_loss=best_loss.cpu().numpy(), val_accuracy=best_acc.cpu().numpy(),

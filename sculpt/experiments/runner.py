@@ -10,6 +10,7 @@ joblib backend); ``address`` reaches a cluster, a local Ray node is started othe
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -129,7 +130,7 @@ def run_grid(experiment: Experiment | str | Path, backend: str = "loky", jobs: i
 
 
 def execute_trial(kind: str, params: dict, trial_id: str, experiment: str, figure: str,
-                  run_dir: str | None, limit_threads: bool) -> dict:
+                  run_dir: str | None, limit_threads: bool, run=None) -> dict:
     """Run one trial and return its record (never raises for a failing trial).
 
     Parameters
@@ -143,6 +144,8 @@ def execute_trial(kind: str, params: dict, trial_id: str, experiment: str, figur
     limit_threads : bool
         Run torch on one thread during the trial (one trial per core, no oversubscription; on
         16-256-row tasks threads only add overhead). The previous setting is restored.
+    run : callable(params, run_dir) -> dict, optional
+        Replaces the kind's ``run`` (:func:`execute_pack` passes the finishing step of a packed trial).
 
     Returns
     -------
@@ -156,7 +159,7 @@ def execute_trial(kind: str, params: dict, trial_id: str, experiment: str, figur
     start = time.perf_counter()
     try:
         with _one_torch_thread(limit_threads and trial.uses_torch):
-            result = trial.run(params, Path(run_dir) if run_dir else None)
+            result = (run or trial.run)(params, Path(run_dir) if run_dir else None)
     except Exception as exc:  # a failing trial is data, not a reason to stop the grid
         last = traceback.extract_tb(exc.__traceback__)[-1]
         record.update(status="error", error=f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})",
@@ -165,6 +168,40 @@ def execute_trial(kind: str, params: dict, trial_id: str, experiment: str, figur
     record.update(status="ok", **result)
     record["timings"] = {**result.get("timings", {}), "wall_s": time.perf_counter() - start}
     return record
+
+
+def execute_pack(kind: str, params_list: list, trial_ids: list, experiment: str, figure: str,
+                 run_dirs: list, limit_threads: bool) -> list[dict]:
+    """Run trials that share a stack (see :func:`pack_trials`) and return one record per trial.
+
+    Each record is what :func:`execute_trial` returns for that trial alone (timings aside): the
+    kind's ``run_pack`` trains them together and hands back one finishing step per trial, run
+    here under the same error handling. If the shared part itself raises, every trial of the
+    pack gets that error.
+    """
+    trial = trial_kind(kind)
+    if trial.run_pack is None or len(params_list) == 1:
+        return [execute_trial(kind, p, tid, experiment, figure, d, limit_threads)
+                for p, tid, d in zip(params_list, trial_ids, run_dirs)]
+    start = time.perf_counter()
+    dirs = [Path(d) if d else None for d in run_dirs]
+    try:
+        with _one_torch_thread(limit_threads and trial.uses_torch):
+            finishers = trial.run_pack(list(params_list), dirs)
+    except Exception as exc:  # the whole pack failed: each of its trials records the error
+        finishers = [_reraise(exc)] * len(params_list)
+    records = []
+    for params, tid, finish in zip(params_list, trial_ids, finishers):
+        records.append(execute_trial(kind, params, tid, experiment, figure, None, limit_threads,
+                                     run=lambda p, d, finish=finish: finish()))
+        records[-1]["timings"]["pack_wall_s"] = time.perf_counter() - start
+    return records
+
+
+def _reraise(exc: Exception):
+    def finish():
+        raise exc
+    return finish
 
 
 @contextmanager
@@ -186,24 +223,93 @@ def _one_torch_thread(enabled: bool):
 
 def _execute(experiment: Experiment, trials: list[Trial], backend: str, jobs: int | None,
              address: str | None, runs_dir: Path | None) -> Iterator[dict]:
-    calls = [_call_args(experiment, t, runs_dir, limit_threads=True) for t in trials]
+    n_jobs = (jobs or os.cpu_count() or 1) if backend != "serial" else 1
+    calls = [_call_args(experiment, pack, runs_dir, limit_threads=True)
+             for pack in pack_trials(trials, n_jobs)]
     if not calls:
         return iter(())
     if backend == "serial":
-        return (execute_trial(*args) for args in calls)
+        return (record for args in calls for record in execute_pack(*args))
     if backend == "loky":
         from joblib import Parallel, delayed
 
-        n_jobs = jobs or os.cpu_count() or 1
-        return iter(Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
-            delayed(execute_trial)(*args) for args in calls))
+        return (record for records in Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
+            delayed(execute_pack)(*args) for args in calls) for record in records)
     return _execute_on_ray(calls, jobs, address)
 
 
-def _call_args(experiment: Experiment, trial: Trial, runs_dir: Path | None, limit_threads: bool) -> tuple:
-    run_dir = str(runs_dir / trial.trial_id) if runs_dir is not None else None
-    return (trial.kind, trial.params, trial.trial_id, experiment.name, experiment.figure, run_dir,
-            limit_threads)
+def _call_args(experiment: Experiment, pack: list[Trial], runs_dir: Path | None, limit_threads: bool) -> tuple:
+    run_dirs = [str(runs_dir / t.trial_id) if runs_dir is not None else None for t in pack]
+    return (pack[0].kind, [t.params for t in pack], [t.trial_id for t in pack], experiment.name,
+            experiment.figure, run_dirs, limit_threads)
+
+
+# Packing bound: members of one stack times the floats each holds per training (weights, masks,
+# gradients, Adam moments, best copy, and one epoch of activations).
+PACK_MAX_FLOATS = 64 * 2 ** 20
+
+
+def pack_trials(trials: list[Trial], jobs: int = 1) -> list[list[Trial]]:
+    """Group trials that can share a stack (same ``pack_key``), largest estimated cost first.
+
+    A group is split into packs of at most ``PACK_MAX_FLOATS`` floats (memory) and, with several
+    workers, small enough that the ``jobs`` workers get about two packs each (balance).
+    Trials of kinds without packing, or with a ``None`` key, form packs of one.
+    """
+    groups: dict[tuple, list[Trial]] = {}
+    for number, t in enumerate(trials):
+        kind = trial_kind(t.kind)
+        key = kind.pack_key(t.params) if kind.pack_key is not None else None
+        groups.setdefault((t.kind, key) if key is not None else (t.kind, number), []).append(t)
+    total = max(1, len(trials))
+    packs = []
+    for group in groups.values():
+        floats = _pack_floats(group[0])
+        by_memory = max(1, PACK_MAX_FLOATS // max(1, floats))
+        # ceil: this group's share of about two packs per worker (one worker: one pack)
+        wanted = 1 if jobs <= 1 else -(-2 * jobs * len(group) // total)
+        by_balance = max(1, -(-len(group) // wanted))
+        size = min(by_memory, by_balance)
+        packs.extend(group[i:i + size] for i in range(0, len(group), size))
+    return sorted(packs, key=lambda p: -_pack_cost(p))
+
+
+def _trial_shape(t: Trial) -> tuple[int, int, int]:
+    """(members per trial, floats per member, rows) of a sculpt-like trial; (1, 1, 1) otherwise."""
+    params = t.params
+    if "arch" not in params or "p_e" not in params:
+        return 1, 1, 1
+    try:
+        from functiongraphs import mnist
+
+        if params["graph"] in mnist.TASKS:  # not packed; the largest trials: run them first
+            arch, rows = [1568, *params["arch"], 20], 12800
+        else:
+            n_in, n_out, rows = _task_size(params["graph"], params["noise"])
+            arch = [n_in, *params["arch"], n_out]
+    except Exception:  # the trial reports its own error when it runs
+        return 1, 1, 1
+    n_w = sum(a * b for a, b in zip(arch[:-1], arch[1:]))
+    members = max(1, len(params.get("p_u") or [0])) * max(1, len(params["p_e"]))
+    return members, 10 * n_w + 4 * rows * sum(arch), rows
+
+
+@functools.lru_cache(maxsize=None)
+def _task_size(graph: str, noise: float) -> tuple[int, int, int]:
+    from sculpt.experiments.trial import build_task
+
+    task = build_task(graph, noise)
+    return task.n_inputs, task.n_outputs, int(task.train.X.shape[0])
+
+
+def _pack_floats(t: Trial) -> int:
+    members, per_member, _ = _trial_shape(t)
+    return members * per_member
+
+
+def _pack_cost(pack: list[Trial]) -> float:
+    members, per_member, rows = _trial_shape(pack[0])
+    return len(pack) * members * per_member * float(pack[0].params.get("epochs", 1))
 
 
 def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -> Iterator[dict]:
@@ -222,12 +328,12 @@ def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -
         else:
             ray.init(address=address, log_to_driver=False)
     try:
-        remote_trial = ray.remote(num_cpus=1, max_retries=0)(execute_trial)
-        pending = [remote_trial.remote(*args) for args in calls]
+        remote_pack = ray.remote(num_cpus=1, max_retries=0)(execute_pack)
+        pending = [remote_pack.remote(*args) for args in calls]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
-                yield ray.get(ref)
+                yield from ray.get(ref)
     finally:
         if started_here:
             ray.shutdown()

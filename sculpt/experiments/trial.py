@@ -53,6 +53,12 @@ class TrialKind:
         ``timings`` entries.
     uses_torch : bool
         Whether workers should cap torch to one thread before running it.
+    pack_key : callable(params) -> str or None, optional
+        Trials with the same (non-None) key can run packed into one stack (:attr:`run_pack`).
+    run_pack : callable(params list, run_dir list) -> list of callables, optional
+        Runs the shared part of several trials at once and returns, per trial, a callable that
+        finishes it and returns what :attr:`run` returns (or raises what :attr:`run` raises), so
+        each trial's record is the one it would get alone.
     """
 
     name: str
@@ -60,6 +66,8 @@ class TrialKind:
     resolve: Callable[[dict, str], dict]
     run: Callable[[dict, Path | None], dict]
     uses_torch: bool = False
+    pack_key: Callable[[dict], str | None] | None = None
+    run_pack: Callable[[list, list], list] | None = None
 
 
 # ---------------------------------------------------------------------------------------- echo
@@ -132,13 +140,55 @@ def _resolve_sculpt(raw: dict, where: str) -> dict:
 
 
 def _run_sculpt(params: dict, run_dir: Path | None) -> dict:
-    from sculpt.score import compare
-
-    timings: dict[str, float] = {}
     start = time.perf_counter()
     task = build_task(params["graph"], params["noise"])
     net = prune_from_params(task, params)
-    timings["prune_s"] = time.perf_counter() - start
+    return _finish_sculpt(params, task, net, run_dir, {"prune_s": time.perf_counter() - start}, start)
+
+
+# Settings a packed stack may differ in: each trial has its own seed streams and Adam learning rate.
+PACK_FREE_KEYS = ("seed", "lr")
+
+
+def _sculpt_pack_key(params: dict) -> str | None:
+    """Trials of one task, architecture and training schedule share a stack (not MNIST: memory)."""
+    from functiongraphs import mnist
+
+    if params["graph"] in mnist.TASKS or params.get("replay") is not None:  # replay: one network at a time
+        return None
+    from sculpt.experiments.config import canonical_json
+
+    return canonical_json({k: v for k, v in params.items() if k not in PACK_FREE_KEYS})
+
+
+def _run_sculpt_pack(params_list: list, run_dirs: list) -> list:
+    """Prune every trial of a pack in one stack (:func:`sculpt.prune.grid.prune_grids`).
+
+    Returns one callable per trial that detects, scores and saves it (or raises the trial's own
+    pruning error): its record is the one the trial gets when it runs alone, timings aside
+    (``prune_s`` is the pack's pruning time divided by the number of trials).
+    """
+    from sculpt.prune.grid import prune_grids, raise_if_failed
+
+    start = time.perf_counter()
+    first = params_list[0]
+    task = build_task(first["graph"], first["noise"])
+    nets = prune_grids(task, full_arch(task, first["arch"]), [p["seed"] for p in params_list],
+                       [p["lr"] for p in params_list], **_prune_options(first))
+    share = (time.perf_counter() - start) / len(params_list)
+
+    def finisher(params, net, run_dir):
+        def finish():
+            return _finish_sculpt(params, task, raise_if_failed(net), run_dir,
+                                  {"prune_s": share, "packed_trials": len(params_list)}, time.perf_counter() - share)
+        return finish
+
+    return [finisher(p, n, d) for p, n, d in zip(params_list, nets, run_dirs)]
+
+
+def _finish_sculpt(params: dict, task, net, run_dir: Path | None, timings: dict, start: float) -> dict:
+    """Detection, scoring and saving of one pruned trial network: the rest of its record."""
+    from sculpt.score import compare
 
     tick = time.perf_counter()
     detection = detect_from_params(net.masks, params)
@@ -213,15 +263,20 @@ def full_arch(task, hidden: list[int]) -> list[int]:
 
 def prune_from_params(task, params: dict):
     """Run :func:`sculpt.prune.prune_grid` with a resolved trial's settings."""
-    from sculpt.config import tie_break_rule
     from sculpt.prune import prune_grid
 
+    return prune_grid(task, full_arch(task, params["arch"]), seed=params["seed"], lr=params["lr"],
+                      **_prune_options(params))
+
+
+def _prune_options(params: dict) -> dict:
+    """The :func:`sculpt.prune.prune_grid` keywords of a resolved trial besides task, arch, seed and lr."""
+    from sculpt.config import tie_break_rule
+
     prefer = tie_break_rule(params.get("tie_break", "order"), _detect_options(params))
-    return prune_grid(task, full_arch(task, params["arch"]), seed=params["seed"],
-                      p_u=params["p_u"], p_e=params["p_e"], lr=params["lr"],
-                      batch_size=params["batch_size"], epochs=params["epochs"],
-                      accuracy_threshold=params["accuracy_threshold"], prefer=prefer, progress=False,
-                      **_replay_options(params), **_mnist_prune_options(params["graph"]))
+    return dict(p_u=params["p_u"], p_e=params["p_e"], batch_size=params["batch_size"], epochs=params["epochs"],
+                accuracy_threshold=params["accuracy_threshold"], prefer=prefer, progress=False,
+                **_replay_options(params), **_mnist_prune_options(params["graph"]))
 
 
 def _replay_options(params: dict) -> dict:
@@ -424,7 +479,8 @@ def trial_kind(name: str, source: str = "experiment") -> TrialKind:
     if name == "echo":
         return TrialKind("echo", ECHO_KEYS, _resolve_echo, _run_echo)
     if name == "sculpt":
-        return TrialKind("sculpt", _sculpt_keys(), _resolve_sculpt, _run_sculpt, uses_torch=True)
+        return TrialKind("sculpt", _sculpt_keys(), _resolve_sculpt, _run_sculpt, uses_torch=True,
+                         pack_key=_sculpt_pack_key, run_pack=_run_sculpt_pack)
     if name == "analysis":
         return TrialKind("analysis", _analysis_keys(), _resolve_analysis, _run_analysis, uses_torch=True)
     raise ConfigError(f"{source}: unknown trial kind '{name}'; known kinds: {', '.join(TRIAL_KINDS)}")

@@ -139,7 +139,8 @@ def _run_in_stacks(model: MaskedMLP, task, stage, rates, starts, p_min, *, thres
         part = model if len(idx) == E else model.select(idx)
         part_validated = validated[idx].copy()
         schedule = HalvingSchedule(np.asarray(rates)[idx], np.asarray(starts)[idx], p_min, **bounds)
-        log = run_stage(part, task, stage, schedule, threshold=threshold, validated=part_validated,
+        part_threshold = np.broadcast_to(np.asarray(threshold, dtype=np.float64), (E,))[idx]
+        log = run_stage(part, task, stage, schedule, threshold=part_threshold, validated=part_validated,
                         train_kwargs=train_kwargs, on_round=progress)
         validated[idx] = part_validated
         parts.append(part)
@@ -194,7 +195,8 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
                members_per_stack: int | None = None, unit_score_batch_size: int | None = None,
                regularizer=None, prefer=None, device: str = "cpu", progress: bool = True,
                init: MaskedMLP | None = None, loss=None, metric=None,
-               replay: str | None = None, loader_workers: int = 2, replay_adam: str = "torch") -> PrunedNet:
+               replay: str | None = None, loader_workers: int = 2, replay_adam: str = "torch",
+               condense: bool = False) -> PrunedNet:
     """Unit-then-edge prune over the (p_u, p_e) grid and keep the sparsest accepted network.
 
     Parameters
@@ -265,6 +267,10 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     replay_adam : {"torch", "1.12"}
         With ``replay="paper"``: this torch's Adam, or the update arithmetic of torch 1.12 (the
         paper's pin; ``mul_``/``add_`` where torch >= 2 uses ``lerp_``).
+    condense : bool, default False
+        Retrain only the live hidden units of each member (:mod:`sculpt.condensed`): several times
+        faster once units are pruned, equal up to floating-point rounding (so a decision at the
+        accuracy threshold can differ); False keeps the dense masked arithmetic.
 
     Returns
     -------
@@ -288,6 +294,81 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
                        refused={"dense_epochs": dense_epochs, "min_step": min_step, "max_rounds": max_rounds,
                                 "regularizer": regularizer, "init": init, "loss": loss, "metric": metric,
                                 "accept_relative_to_dense": accept_relative_to_dense or None})
+    result = _prune_trials(task, arch, [int(seed)], [lr], p_u, p_e, batch_size=batch_size, epochs=epochs,
+                           dense_epochs=dense_epochs, accuracy_threshold=accuracy_threshold,
+                           accept_relative_to_dense=accept_relative_to_dense, min_step=min_step,
+                           max_rounds=max_rounds, validation_loss=validation_loss,
+                           save_unchecked=save_unchecked, members_per_stack=members_per_stack,
+                           unit_score_batch_size=unit_score_batch_size, regularizer=regularizer,
+                           prefer=prefer, device=device, progress=progress, init=init, loss=loss,
+                           metric=metric, condense=condense)[0]
+    return raise_if_failed(result)
+
+
+def raise_if_failed(result):
+    """``result`` unless it is the :class:`SculptError` of a trial of :func:`prune_grids`: then raise it.
+
+    The one place a trial's own failure is raised, alone or packed, so its record reads the same.
+    """
+    if isinstance(result, SculptError):
+        raise result
+    return result
+
+
+@single_threaded_for_small_nets
+def prune_grids(task, arch: Sequence[int], seeds: Sequence[int], lrs: Sequence[float] | float,
+                p_u: Sequence[float] | None = DEFAULT_P_U, p_e: Sequence[float] = DEFAULT_P_E, **kwargs) -> list:
+    """Several trials of one (task, architecture) packed into one stack: one :func:`prune_grid` each.
+
+    Trial k is ``prune_grid(task, arch, seed=seeds[k], lr=lrs[k], p_u=p_u, p_e=p_e, **kwargs)``:
+    its members occupy one contiguous range of every stage's stack, it draws its shuffles and noise
+    from its own generator (seeded from its own seed, advanced only when one of its members trains),
+    its Adam update and every element-wise transcendental op run on its range alone, and its stages
+    idle when its members are done. So its network, history and meta are bit-identical to the
+    trial run alone (``tests/test_prune_packing.py``), while one training step serves every trial.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+    lrs : sequence of float or float
+        One learning rate per trial, or one for all.
+    p_u, p_e, **kwargs
+        As :func:`prune_grid`, shared by every trial (``members_per_stack`` is not allowed: the
+        stack is the whole pack).
+
+    Returns
+    -------
+    list
+        One entry per trial: its ``PrunedNet``, or the :class:`SculptError` it would have raised
+        (no network of its grid reached the threshold).
+
+    Raises
+    ------
+    ConfigError
+    """
+    seeds = [int(s) for s in seeds]
+    lrs = [float(lrs)] * len(seeds) if isinstance(lrs, (int, float)) else [float(v) for v in lrs]
+    if not seeds or len(lrs) != len(seeds):
+        raise ConfigError(f"prune_grids needs one learning rate per seed, got {len(lrs)} for {len(seeds)} seeds")
+    if kwargs.get("members_per_stack"):
+        raise ConfigError("prune_grids packs whole trials into one stack; members_per_stack is not supported")
+    if len(seeds) > 1 and kwargs.get("init") is not None:
+        raise ConfigError("prune_grids starts every trial from its own seed; init is for one trial (prune_grid)")
+    return _prune_trials(task, arch, seeds, lrs, p_u, p_e, **kwargs)
+
+
+def _prune_trials(task, arch, seeds: list[int], lrs: list, p_u, p_e, *, batch_size: int = 8, epochs: int = 15,
+                  dense_epochs: int | None = None, accuracy_threshold: float = 100.0,
+                  accept_relative_to_dense: bool = False, min_step: float | None = None,
+                  max_rounds: int | None = None, validation_loss: str = "mean", save_unchecked: bool = False,
+                  members_per_stack: int | None = None, unit_score_batch_size: int | None = None,
+                  regularizer=None, prefer=None, device: str = "cpu", progress: bool = True,
+                  init: MaskedMLP | None = None, loss=None, metric=None, condense: bool = False) -> list:
+    """The body of :func:`prune_grid` for K packed trials (trial-major member layout)."""
+    for lr in lrs:
+        arch = check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold, dense_epochs,
+                            min_step, max_rounds)
+    K = len(seeds)
     bounds = {"min_step": None if min_step is None else float(min_step),
               "max_rounds": None if max_rounds is None else int(max_rounds)}
     edge_only = p_u is None
@@ -295,100 +376,125 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     p_e = [float(p) for p in p_e]
     unit_rates = [None] if edge_only else p_u  # one edge-stage start per unit-pruning rate
     device = torch.device(device)
-    generator = torch.Generator(device=device).manual_seed(_derived_seed(seed, 1))
-    train_kwargs = dict(lr=float(lr), batch_size=int(batch_size), epochs=int(epochs), generator=generator,
-                        regularizer=regularizer, validation_loss=validation_loss, loss=loss, metric=metric)
+    generators = [torch.Generator(device=device).manual_seed(_derived_seed(seed, 1)) for seed in seeds]
+    packed = K > 1
+    n_u, n_e = len(unit_rates), len(p_e)
+
+    def kwargs_for(per_trial: int) -> dict:
+        """train() keywords for a stack holding ``per_trial`` members of every trial."""
+        shared = dict(batch_size=int(batch_size), epochs=int(epochs), regularizer=regularizer,
+                      validation_loss=validation_loss, loss=loss, metric=metric, condense=bool(condense))
+        if not packed:
+            return dict(shared, lr=float(lrs[0]), generator=generators[0])
+        return dict(shared, lr=list(lrs), generator=generators, segments=[per_trial] * K)
+
     Xva = torch.as_tensor(task.validation.X, dtype=torch.float32, device=device)
     Yva = torch.as_tensor(task.validation.Y, dtype=torch.float32, device=device)
     Xte = torch.as_tensor(task.test.X, dtype=torch.float32, device=device)
     Yte = torch.as_tensor(task.test.Y, dtype=torch.float32, device=device)
     bar = _Progress(progress, f"prune {task.name}")
     try:
-        # 1. dense network
-        dense = _starting_network(arch, seed, device, init)
-        dense_kwargs = dict(train_kwargs, epochs=int(dense_epochs if dense_epochs is not None else epochs))
+        # 1. dense network (one member per trial)
+        dense = (_starting_network(arch, seeds[0], device, init) if K == 1 else
+                 MaskedMLP(arch, members=K, seed=seeds, device=device))
+        dense_kwargs = dict(kwargs_for(1), epochs=int(dense_epochs if dense_epochs is not None else epochs))
         dense_result = (train(dense, task, **dense_kwargs) if dense_kwargs["epochs"] > 0
                         else _UntrainedResult(dense, task, Xva, Yva, Xte, Yte, loss, metric))
-        dense_acc = float(dense_result.val_accuracy[0])
-        threshold = dense_acc if accept_relative_to_dense else float(accuracy_threshold)
+        dense_acc = dense_result.val_accuracy.astype(np.float64)
+        threshold = dense_acc.copy() if accept_relative_to_dense else np.full(K, float(accuracy_threshold))
         dense_ok = dense_acc >= threshold
 
-        n_u, n_e = len(unit_rates), len(p_e)
         if edge_only:
             # spec 4.3: edge pruning straight from the dense network, no unit stage, no extra retraining
             units, unit_logs, retrain_result = dense, [], None
-            use_retrained, start_validated = np.array([False]), np.array([dense_ok])
+            use_retrained, start_validated = np.zeros(K, dtype=bool), dense_ok.copy()
         else:
-            # 2. unit pruning, one member per p_u
-            units = dense.select([0] * n_u)
-            unit_validated = np.full(n_u, dense_ok)
+            # 2. unit pruning, one member per (trial, p_u)
+            units = dense.select([k for k in range(K) for _ in range(n_u)])
+            unit_validated = np.repeat(dense_ok, n_u)
+            unit_segments = [n_u] * K if packed else None
             units, unit_logs = _run_in_stacks(
-                units, task, UnitStage(Xva, Yva, unit_score_batch_size, loss), p_u, np.zeros(n_u), 100.0 / sum(arch[1:-1]),
-                threshold=threshold, validated=unit_validated, train_kwargs=train_kwargs,
-                members_per_stack=members_per_stack, progress=bar, bounds=bounds)
+                units, task, UnitStage(Xva, Yva, unit_score_batch_size, loss, unit_segments), np.tile(p_u, K),
+                np.zeros(K * n_u), 100.0 / sum(arch[1:-1]), threshold=np.repeat(threshold, n_u),
+                validated=unit_validated, train_kwargs=kwargs_for(n_u), members_per_stack=members_per_stack,
+                progress=bar, bounds=bounds)
 
             # 3. retrain each unit-pruned net once; fall back to the accepted one if it fails (11.1.1)
             before = units.state()
-            retrain_result = _train_in_stacks(units, task, train_kwargs, members_per_stack)
-            retrained_ok = retrain_result.val_accuracy >= threshold
+            retrain_result = _train_in_stacks(units, task, kwargs_for(n_u), members_per_stack)
+            retrained_ok = retrain_result.val_accuracy >= np.repeat(threshold, n_u)
             use_retrained = retrained_ok | save_unchecked
             units.load_state(before, members=torch.from_numpy(~use_retrained).to(device))
             start_validated = np.where(use_retrained, retrained_ok, unit_validated)
 
-        # 4. edge pruning, one member per (p_u, p_e)
-        edges = units.select([i_u for i_u in range(n_u) for _ in range(n_e)])
+        # 4. edge pruning, one member per (trial, p_u, p_e)
+        edges = units.select([i for i in range(K * n_u) for _ in range(n_e)])
         kept_start = edges.kept_weights().cpu().numpy()
         p_init = 100.0 * (1.0 - kept_start / edges.n_weights)
         edge_validated = np.repeat(start_validated, n_e)
         edges, edge_logs = _run_in_stacks(
-            edges, task, EdgeStage(), np.tile(p_e, n_u), p_init, 100.0 / edges.n_weights,
-            threshold=threshold, validated=edge_validated, train_kwargs=train_kwargs,
-            members_per_stack=members_per_stack, progress=bar, bounds=bounds)
+            edges, task, EdgeStage(), np.tile(p_e, K * n_u), p_init, 100.0 / edges.n_weights,
+            threshold=np.repeat(threshold, n_u * n_e), validated=edge_validated,
+            train_kwargs=kwargs_for(n_u * n_e), members_per_stack=members_per_stack, progress=bar, bounds=bounds)
     finally:
         bar.close()
 
-    # 5. the sparsest accepted network
+    # 5. per trial, the sparsest accepted network
     kept = edges.kept_weights().cpu().numpy()
     eligible = edge_validated | save_unchecked
-    ties = sparsest_members(p_u or [0.0], p_e, kept, eligible)  # edge-only: one start, rate unused
-    best = ties[0] if ties else -1
-    if prefer is not None and len(ties) > 1:
-        best = ties[int(prefer([edges.to_pruned_net(m) for m in ties]))]
-    if best < 0:
-        raise SculptError(f"no network reached the accuracy threshold {threshold:g}% on task {task.name!r}"
-                          f" (dense validation accuracy {dense_acc:g}%): train longer (epochs={epochs})"
-                          " or change lr")
-    final = evaluate(edges, Xte, Yte, output_blocks=task.output_blocks, loss=loss, metric=metric)
-    final_val = evaluate(edges, Xva, Yva, output_blocks=task.output_blocks, loss=loss,
-                         metric=metric)[task.acceptance]
-    i_u, i_e = divmod(best, n_e)
-    grid = []
-    for m in range(n_u * n_e):
-        a, r = _member_counts(edge_logs, m)
-        grid.append({"p_u": unit_rates[m // n_e], "p_e": p_e[m % n_e], "density": float(kept[m] / edges.n_weights),
-                     "accepted": bool(eligible[m]), "edge_steps_accepted": a, "edge_steps_rejected": r,
-                     "accuracy": float(final[task.acceptance][m])})
-    history = {
-        "dense": {"accuracy": _accuracies(dense_result.test, 0), "validation_accuracy": dense_acc,
-                  "best_epoch": int(dense_result.best_epoch[0])},
-        "unit": [] if edge_only else _member_rounds(unit_logs, i_u),
-        "edge_start": {"retrained_accuracy": None if edge_only else float(retrain_result.val_accuracy[i_u]),
-                       "used_retrained": bool(use_retrained[i_u]), "p_init": float(p_init[best])},
-        "edge": _member_rounds(edge_logs, best),
-        "grid": grid,
-    }
-    meta = {"task": task.name, "arch": arch, "seed": int(seed), "p_u": unit_rates[i_u], "p_e": p_e[i_e],
-            "grid_p_u": None if edge_only else p_u, "grid_p_e": p_e, "lr": float(lr), "batch_size": int(batch_size),
-            "epochs": int(epochs), "dense_epochs": int(dense_kwargs["epochs"]),
-            "min_step": bounds["min_step"], "max_rounds": bounds["max_rounds"], "accuracy_threshold": float(accuracy_threshold), "threshold_used": threshold,
-            "accept_relative_to_dense": bool(accept_relative_to_dense), "acceptance": task.acceptance,
-            "validation_loss": validation_loss, "save_unchecked": bool(save_unchecked),
-            "noise": float(task.noise), "weight_decay": 1e-4, "members_per_stack": members_per_stack,
-            "accepted": bool(edge_validated[best]), "dense_accuracy": dense_acc,
-            "accuracy": _accuracies(final, best), "validation_accuracy": float(final_val[best]),
-            "density": float(kept[best] / edges.n_weights),
-            "tied_sparsest": len(ties), "tie_break": getattr(prefer, "__name__", "order") if prefer else "order"}
-    return edges.to_pruned_net(best, history=history, meta=meta)
+    edge_segments = [n_u * n_e] * K if packed else None
+    final = evaluate(edges, Xte, Yte, output_blocks=task.output_blocks, loss=loss, metric=metric,
+                     segments=edge_segments)
+    final_val = evaluate(edges, Xva, Yva, output_blocks=task.output_blocks, loss=loss, metric=metric,
+                         segments=edge_segments)[task.acceptance]
+    out = []
+    for k in range(K):
+        base_e, base_u = k * n_u * n_e, k * n_u
+        ties = [base_e + m for m in sparsest_members(p_u or [0.0], p_e, kept[base_e:base_e + n_u * n_e],
+                                                     eligible[base_e:base_e + n_u * n_e])]
+        best = ties[0] if ties else -1
+        if prefer is not None and len(ties) > 1:
+            best = ties[int(prefer([edges.to_pruned_net(m) for m in ties]))]
+        if best < 0:
+            out.append(SculptError(f"no network reached the accuracy threshold {threshold[k]:g}% on task {task.name!r}"
+                                   f" (dense validation accuracy {dense_acc[k]:g}%): train longer (epochs={epochs})"
+                                   " or change lr"))
+            continue
+        i_u, i_e = divmod(best - base_e, n_e)
+        grid = []
+        for m in range(base_e, base_e + n_u * n_e):
+            a, r = _member_counts(edge_logs, m)
+            local = m - base_e
+            grid.append({"p_u": unit_rates[local // n_e], "p_e": p_e[local % n_e],
+                         "density": float(kept[m] / edges.n_weights),
+                         "accepted": bool(eligible[m]), "edge_steps_accepted": a, "edge_steps_rejected": r,
+                         "accuracy": float(final[task.acceptance][m])})
+        history = {
+            "dense": {"accuracy": _accuracies(dense_result.test, k), "validation_accuracy": float(dense_acc[k]),
+                      "best_epoch": int(dense_result.best_epoch[k])},
+            "unit": [] if edge_only else _member_rounds(unit_logs, base_u + i_u),
+            "edge_start": {"retrained_accuracy": None if edge_only else float(retrain_result.val_accuracy[base_u + i_u]),
+                           "used_retrained": bool(use_retrained[base_u + i_u] if not edge_only else False),
+                           "p_init": float(p_init[best])},
+            "edge": _member_rounds(edge_logs, best),
+            "grid": grid,
+        }
+        meta = {"task": task.name, "arch": arch, "seed": int(seeds[k]), "p_u": unit_rates[i_u], "p_e": p_e[i_e],
+                "grid_p_u": None if edge_only else p_u, "grid_p_e": p_e, "lr": float(lrs[k]),
+                "batch_size": int(batch_size), "epochs": int(epochs), "dense_epochs": int(dense_kwargs["epochs"]),
+                "min_step": bounds["min_step"], "max_rounds": bounds["max_rounds"],
+                "accuracy_threshold": float(accuracy_threshold), "threshold_used": float(threshold[k]),
+                "accept_relative_to_dense": bool(accept_relative_to_dense), "acceptance": task.acceptance,
+                "validation_loss": validation_loss, "save_unchecked": bool(save_unchecked),
+                "noise": float(task.noise), "weight_decay": 1e-4, "members_per_stack": members_per_stack,
+                "accepted": bool(edge_validated[best]), "dense_accuracy": float(dense_acc[k]),
+                "accuracy": _accuracies(final, best), "validation_accuracy": float(final_val[best]),
+                "density": float(kept[best] / edges.n_weights),
+                "tied_sparsest": len(ties), "tie_break": getattr(prefer, "__name__", "order") if prefer else "order"}
+        if condense:  # only then, so that default records keep their keys
+            meta["condense"] = True
+        out.append(edges.to_pruned_net(best, history=history, meta=meta))
+    return out
 
 
 def _starting_network(arch, seed, device, init: MaskedMLP | None) -> MaskedMLP:

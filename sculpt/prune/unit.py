@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
+from sculpt import fastpath
 from sculpt.nets import MaskedMLP
-from sculpt.train import row_losses
+from sculpt.train import member_segments, row_losses
 
 
 def unit_scores(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, chunk_rows: int | None = None,
-                loss=None) -> torch.Tensor:
+                loss=None, segments=None) -> torch.Tensor:
     """Mean over rows of |dL_r/da| * |a| for every hidden unit of every member.
 
     Parameters
@@ -27,6 +29,8 @@ def unit_scores(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, chunk_rows: 
         Rows per forward/backward (bounds memory on large validation sets, e.g. MNIST).
     loss : sculpt.train.Loss, optional
         L_r of a user's loss instead of the paper's mean BCE over outputs.
+    segments : list of int, optional
+        Members per packed trial (:func:`sculpt.train.member_segments`).
 
     Returns
     -------
@@ -35,12 +39,17 @@ def unit_scores(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, chunk_rows: 
     rows = X.shape[0]
     chunk = rows if not chunk_rows else int(chunk_rows)
     total = None
+    spans = member_segments(model.members, segments)
+    fast = fastpath.applies(model, None, loss)
     for start in range(0, rows, chunk):
         x, y = X[start:start + chunk], Y[start:start + chunk]
-        logits, hidden = model(x, return_hidden=True)
-        row_loss = row_losses(logits, y, loss)
-        grads = torch.autograd.grad(row_loss.sum(), hidden)
-        part = torch.cat([(g * a).abs().sum(dim=1) for g, a in zip(grads, hidden)], dim=1)
+        if fast:  # the same numbers without autograd (sculpt.fastpath)
+            part = fastpath.unit_score_sums(model, x, y, spans)
+        else:
+            logits, hidden = model(x, return_hidden=True)
+            row_loss = row_losses(logits, y, loss, spans)
+            grads = torch.autograd.grad(row_loss.sum(), hidden)
+            part = torch.cat([(g * a).abs().sum(dim=1) for g, a in zip(grads, hidden)], dim=1)
         total = part if total is None else total + part
     return total.detach() / rows
 
@@ -60,12 +69,13 @@ class UnitStage:
 
     name = "unit"
 
-    def __init__(self, X: torch.Tensor, Y: torch.Tensor, chunk_rows: int | None = None, loss=None):
-        self.X, self.Y, self.chunk_rows, self.loss = X, Y, chunk_rows, loss
+    def __init__(self, X: torch.Tensor, Y: torch.Tensor, chunk_rows: int | None = None, loss=None,
+                 segments=None):
+        self.X, self.Y, self.chunk_rows, self.loss, self.segments = X, Y, chunk_rows, loss, segments
 
     def prune(self, model: MaskedMLP, pp: np.ndarray, members: np.ndarray) -> None:
         """Remove, for each member in ``members``, the hidden units at or below percentile ``pp``."""
-        scores = unit_scores(model, self.X, self.Y, self.chunk_rows, self.loss).cpu().double().numpy()
+        scores = unit_scores(model, self.X, self.Y, self.chunk_rows, self.loss, self.segments).cpu().double().numpy()
         keep = np.ones_like(scores, dtype=bool)
         for e in np.flatnonzero(members):
             keep[e] = global_percentile_keep(scores[e], pp[e])
