@@ -13,7 +13,7 @@ import sys
 
 # Order here is the order `sculpt --help` lists them.
 COMMAND_MODULES = [
-    "graph", "catalog", "run", "detect", "ncut", "render", "grid", "report", "data",
+    "graph", "catalog", "run", "detect", "ncut", "render", "grid", "report", "reproduce", "data",
 ]
 
 

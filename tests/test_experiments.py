@@ -67,7 +67,7 @@ def test_expansion_order_defaults_and_cells(tmp_path):
     ({"kind": "echo", "grid": {"seed": [0]}, "cells": [{"seed": 1}]}, "x.toml: [[cells]] #1: key 'seed' is also a [grid] axis"),
     ({"kind": "echo", "grid": {"seed": [0, 0]}}, "the same trial as x.toml: [[cells]] #1 seed=0"),
     ({"kind": "echo", "grid": {"seed": []}}, "x.toml: [grid] axis 'seed' must be a non-empty list"),
-    ({"kind": "teleport"}, "x.toml: unknown trial kind 'teleport'; known kinds: sculpt, analysis, echo"),
+    ({"kind": "teleport"}, "x.toml: unknown trial kind 'teleport'; known kinds: sculpt, analysis, dense, echo"),
     ({"kind": "echo", "defaults": {"sleep": -1}}, "x.toml: [[cells]] #1: sleep must be a number of seconds >= 0"),
     ({"kind": "sculpt", "cells": [{"graph": "reused", "lrr": 0.1}]}, "x.toml: [[cells]] #1: unknown key 'lrr' for trial kind 'sculpt'; did you mean 'lr'?"),
     ({"kind": "sculpt", "cells": [{"graph": "reused", "batch_size": 0}]}, "x.toml: [[cells]] #1: batch_size must be at least 1"),
@@ -293,7 +293,7 @@ def test_tiny_real_grid_is_identical_serial_and_loky(tmp_path):
 def test_example_experiments_expand_to_the_paper_grids():
     counts = {path.stem: len(load_experiment(path)) for path in sorted(EXAMPLES.glob("*.toml"))}
     assert counts == {"figure10": 900, "figure12": 144, "figure7": 144, "figure8": 180, "section2": 192,
-                      "tables2_3": 352, "tiny": 4, "mnist_two_digits": 36}
+                      "tables2_3": 1056, "tiny": 4, "mnist_two_digits": 36}
     fig7 = load_experiment(EXAMPLES / "figure7.toml")
     cells = {(t.params["graph"], tuple(t.params["arch"])): (t.params["lr"], t.params["batch_size"], t.params["epochs"])
              for t in fig7.trials}

@@ -50,7 +50,10 @@ def test_paper_numbers_cover_the_spec_table():
 
 def test_tables_2_3_equal_the_shared_extraction(reference_dir):
     """The paper's Tables 2-3 as embedded data equal ../shared/spec/paper_tables_2_3.json."""
-    spec = json.loads((reference_dir.parent / "spec" / "paper_tables_2_3.json").read_text())
+    path = reference_dir.parent / "spec" / "paper_tables_2_3.json"
+    if not path.is_file():
+        pytest.skip(f"the shared spec's extraction of Tables 2-3 is not beside the reference data ({path})")
+    spec = json.loads(path.read_text())
     ours = {(v.graph, v.hidden_layers, v.batch_size, v.lr): v for v in paper_numbers.paper_values("tables2_3")}
     assert len(ours) == 264
     for graph, table in spec["tables"].items():

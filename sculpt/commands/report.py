@@ -19,7 +19,8 @@ def run(args) -> int:
 
     records = Path(args.records)
     if records.is_dir():
-        records = records / "records.jsonl"
+        packed = records / "records.jsonl.gz"
+        records = packed if packed.exists() and not (records / "records.jsonl").exists() else records / "records.jsonl"
     out = Path(args.out) if args.out else records.parent / "report"
     index = build_report(records, out)
     print(index)

@@ -63,7 +63,8 @@ def latest_records(path: str | Path) -> tuple[list[dict], list[dict], str]:
     Parameters
     ----------
     path : path-like
-        A records file written by :func:`sculpt.experiments.runner.run_grid`.
+        A records file written by :func:`sculpt.experiments.runner.run_grid`, or its gzip copy
+        (a name ending in ``.gz``).
 
     Returns
     -------
@@ -73,7 +74,10 @@ def latest_records(path: str | Path) -> tuple[list[dict], list[dict], str]:
     note : str
         Non-empty when the file ends with an incomplete line.
     """
-    found = read_records(path)
+    if str(path).endswith(".gz"):
+        found = _read_packed_records(Path(path))
+    else:
+        found = read_records(path)
     if not found.records and found.torn_tail is None and not Path(path).exists():
         raise SnapshotError(f"records file {path} does not exist")
     ok: dict[str, dict] = {}
@@ -87,6 +91,23 @@ def latest_records(path: str | Path) -> tuple[list[dict], list[dict], str]:
         elif record["trial_id"] not in ok:
             failed[record["trial_id"]] = record
     return list(ok.values()), list(failed.values()), found.describe_torn_tail(path)
+
+
+def _read_packed_records(path: Path):
+    """A gzip-compressed records file (``records.jsonl.gz``), read like the plain one."""
+    import gzip
+    import tempfile
+
+    try:
+        data = gzip.decompress(path.read_bytes())
+    except FileNotFoundError:
+        raise SnapshotError(f"records file {path} does not exist") from None
+    except (OSError, EOFError) as exc:
+        raise SnapshotError(f"{path}: not a readable gzip file ({exc})") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / path.stem
+        plain.write_bytes(data)
+        return read_records(plain)
 
 
 def hidden_layers(record: dict) -> int:

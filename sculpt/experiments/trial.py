@@ -18,7 +18,9 @@ declares the settings it accepts (:attr:`TrialKind.keys`), completes them with d
     (:func:`sculpt.score.compare`) plus ``inputs_split`` / ``outputs_split``.
 
 Kinds: ``sculpt`` (train, prune on the (p_u, p_e) grid, detect, score: one paper trial),
-``analysis`` (the section 2 path-product and N90 analyses of a dense or pruned network) and
+``analysis`` (the section 2 path-product and N90 analyses of a dense or pruned network),
+``dense`` (train the dense network only and record its per-epoch validation accuracy: the
+epoch pre-step of Tables 2-3, :mod:`sculpt.experiments.epochs`) and
 ``echo`` (no science; returns numbers derived from its settings, optionally after sleeping:
 used to test grids, records, resume and reports quickly).
 """
@@ -459,6 +461,51 @@ def _save_net(net, run_dir: Path) -> None:
     net.save(run_dir / "net")
 
 
+# ---------------------------------------------------------------------------------------- dense
+# The settings a dense training depends on; pruning and detection settings do not enter its id.
+DENSE_KEYS = ("graph", "arch", "seed", "lr", "batch_size", "epochs", "noise", "accuracy_threshold")
+
+
+def _resolve_dense(raw: dict, where: str) -> dict:
+    params, _ = _resolve_run_config({k: v for k, v in raw.items() if k in DENSE_KEYS}, where, {})
+    return {k: params[k] for k in DENSE_KEYS}
+
+
+def _run_dense(params: dict, run_dir: Path | None) -> dict:
+    """Train the dense network exactly as :func:`sculpt.prune.prune_grid` trains its first one
+    (same init seed, same derived data-order stream), and record every epoch's validation accuracy.
+
+    ``first_epoch_at_threshold`` is the first epoch (1-based) whose validation accuracy reaches
+    ``accuracy_threshold``, or None. The learning rate is constant and each epoch's draws do not
+    depend on the total, so the first E epochs of this run are the run with ``epochs = E``
+    (tests/test_epochs.py checks both).
+    """
+    import torch
+
+    from sculpt.nets import MaskedMLP
+    from sculpt.prune.grid import _derived_seed
+    from sculpt.train import train
+
+    start = time.perf_counter()
+    task = build_task(params["graph"], params["noise"])
+    model = MaskedMLP(full_arch(task, params["arch"]), members=1, seed=int(params["seed"]))
+    generator = torch.Generator().manual_seed(_derived_seed(params["seed"], 1))
+    result = train(model, task, lr=params["lr"], batch_size=params["batch_size"], epochs=params["epochs"],
+                   generator=generator)
+    curve = [float(a) for a in np.asarray(result.curves["val_accuracy"])[:, 0]]
+    reached = [e + 1 for e, a in enumerate(curve) if a >= params["accuracy_threshold"]]
+    if run_dir is not None:
+        _save_net(model.to_pruned_net(0, meta={"stage": "dense", "seed": params["seed"]}), run_dir)
+    return {
+        "metrics": {"val_accuracy_curve": _jsonable(curve), "first_epoch_at_threshold": reached[0] if reached else None,
+                    "validation_accuracy": float(result.val_accuracy[0]), "best_epoch": int(result.best_epoch[0])},
+        "densities": {"weights": 1.0},
+        "modules": None,
+        "score": {},
+        "timings": {"total_s": time.perf_counter() - start},
+    }
+
+
 # ---------------------------------------------------------------------------------------- registry
 def _analysis_keys() -> tuple[str, ...]:
     return _run_config_keys() + ("stage", "analyses")
@@ -483,9 +530,11 @@ def trial_kind(name: str, source: str = "experiment") -> TrialKind:
                          pack_key=_sculpt_pack_key, run_pack=_run_sculpt_pack)
     if name == "analysis":
         return TrialKind("analysis", _analysis_keys(), _resolve_analysis, _run_analysis, uses_torch=True)
+    if name == "dense":
+        return TrialKind("dense", _sculpt_keys(), _resolve_dense, _run_dense, uses_torch=True)
     raise ConfigError(f"{source}: unknown trial kind '{name}'; known kinds: {', '.join(TRIAL_KINDS)}")
 
 
-TRIAL_KINDS = ("sculpt", "analysis", "echo")
+TRIAL_KINDS = ("sculpt", "analysis", "dense", "echo")
 
 

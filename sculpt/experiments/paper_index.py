@@ -1,0 +1,178 @@
+"""``docs/paper/index.md``: every result of the paper next to ours, from the figure folders' reports.
+
+Reads ``docs/<folder>/summary.json`` (written by :func:`sculpt.experiments.report.build_report`)
+for every step of :data:`sculpt.experiments.reproduce.STEPS` and writes one table of every
+paper value (:data:`sculpt.experiments.paper_numbers.PAPER_VALUES`) with our rate, its 95 % Wilson
+interval and whether the paper's value lies in it; per figure the consistent / compared count
+and a link to its report; and every bar outside our interval with what is known about it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sculpt.atomic import write_text_atomic
+from sculpt.experiments import paper_numbers
+
+INDEX = Path("paper") / "index.md"
+# The figures the issue's 90 % goal counts (Figure 12a's X is not stated; section 2 is qualitative).
+GOAL_FIGURES = ("fig7", "fig8", "fig10", "fig12b", "tables2_3")
+FIGURE_FOLDERS = {"fig7": "figure7", "fig8": "figure8", "fig10": "figure10", "fig12": "figure12",
+                  "tables2_3": "tables2_3", "section2": "section2"}
+
+# What was learned about bars that can fall outside our interval (cited, not measured here).
+REUSE_GAP = ("reuse gap (issue 11): the authors' stored reused networks are sparser than what the paper's own "
+             "code reaches from scratch today (Figure 7 reused, 2 hidden layers: 29-31 edges stored vs 38-63 at the "
+             "same (P_u, P_e); 5 of 8 successes from scratch); sculpt's from-scratch rates are in the same range")
+STORED_FIG10 = {  # spec 5.8: our criteria on the paper's own stored networks differ from its plot here
+    ("fig10-inputs", "overlap3-use1"): 0.53, ("fig10-inputs", "overlap3-use2"): 0.58,
+    ("fig10-inputs", "overlap3-use4"): 0.69, ("fig10-inputs", "overlap3-use6"): 0.86,
+    ("fig10-outputs", "overlap2-use1"): 1.0, ("fig10-outputs", "overlap3-use6"): 0.69,
+    ("fig10-hidden", "overlap2-use1"): 0.97,
+}
+
+
+def known_about(value: paper_numbers.PaperValue, entry: dict) -> str:
+    """What is known about a bar outside our interval: the paper's own code from scratch, the
+    stored networks, the reuse gap."""
+    notes = []
+    code = entry.get("paper_code")
+    if code:
+        notes.append(f"the paper's own code from scratch: {code['successes']}/{code['trials']}"
+                     + (f" ({code['note']})" if code.get("note") else ""))
+    stored = STORED_FIG10.get((value.panel, value.graph))
+    if stored is not None:
+        notes.append(f"the paper's own stored networks give {stored:.2f} under our criterion, not the plotted "
+                     f"{value.value:.2f} (spec 5.8): the plot used a looser criterion here")
+    if value.graph == "reused" or value.graph.startswith("reuse-use"):
+        notes.append(REUSE_GAP)
+    return "; ".join(notes) or "nothing yet"
+
+
+def _load_summaries(docs_dir: Path) -> dict[str, dict]:
+    out = {}
+    for figure, folder in FIGURE_FOLDERS.items():
+        path = docs_dir / folder / "summary.json"
+        if path.is_file():
+            out[figure] = json.loads(path.read_text(encoding="utf-8")).get("figures", {}).get(figure, {})
+    return out
+
+
+def _entry_key(panel: str, e: dict) -> tuple:
+    return (panel, e["graph"], e["criterion"], e["hidden_layers"], e.get("lr"), e.get("batch_size"))
+
+
+def _goal_group(value: paper_numbers.PaperValue) -> str:
+    return "fig12b" if value.panel == "fig12b" else ("fig12a" if value.panel == "fig12a" else value.figure)
+
+
+def paper_rows(docs_dir: str | Path) -> list[tuple[paper_numbers.PaperValue, dict | None]]:
+    """Every paper value with our measured entry from the folders' summaries (None: not run)."""
+    summaries = _load_summaries(Path(docs_dir))
+    measured = {}
+    for figure, panels in summaries.items():
+        for panel, entries in panels.items():
+            if isinstance(entries, list):
+                for e in entries:
+                    if isinstance(e, dict) and "criterion" in e and "paper" in e:
+                        measured[_entry_key(panel, e)] = e
+    rows = []
+    for v in paper_numbers.PAPER_VALUES:
+        e = measured.get((v.panel, v.graph, v.criterion, v.hidden_layers, v.lr, v.batch_size))
+        rows.append((v, e if e and e.get("trials") else None))
+    return rows
+
+
+def write_paper_index(docs_dir: str | Path) -> Path:
+    """Write ``<docs_dir>/paper/index.md`` from the figure folders' ``summary.json`` files.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    docs_dir = Path(docs_dir)
+    rows = paper_rows(docs_dir)
+    lines = ["# Neural Sculpting (NeurIPS 2023): every Boolean result, from scratch, next to the paper", "",
+             "Written by `sculpt reproduce` from each figure folder's report. Ours: k successes of n trials and the "
+             "95 % Wilson interval; *consistent*: the paper's value (within its two-decimal rounding) lies in that "
+             "interval. Paper values come from the paper's figures and appendix H.2 (`sculpt.experiments."
+             "paper_numbers`); the paper's own code from scratch comes from `docs/fidelity/` where it was measured.",
+             ""]
+    lines += _summary_table(rows, docs_dir)
+    lines += _outside_list(rows)
+    lines += _all_rows_table(rows)
+    target = docs_dir / INDEX
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(target, "\n".join(lines) + "\n")
+    return target
+
+
+def _summary_table(rows, docs_dir: Path) -> list[str]:
+    groups: dict[str, list] = {}
+    for v, e in rows:
+        groups.setdefault(_goal_group(v), []).append((v, e))
+    names = {"fig7": "Figure 7", "fig8": "Figure 8", "fig10": "Figure 10", "fig12a": "Figure 12a",
+             "fig12b": "Figure 12b", "tables2_3": "Tables 2-3"}
+    lines = ["## Per figure", "", "| result | report | paper values | measured | consistent |", "|---|---|---|---|---|"]
+    goal_compared = goal_agree = 0
+    for key in ("fig7", "fig8", "fig10", "fig12a", "fig12b", "tables2_3"):
+        members = groups.get(key, [])
+        with_value = [(v, e) for v, e in members if v.value is not None]
+        compared = [(v, e) for v, e in with_value if e is not None and e.get("consistent") is not None]
+        agree = sum(bool(e["consistent"]) for _, e in compared)
+        folder = FIGURE_FOLDERS["fig12" if key.startswith("fig12") else key]
+        link = f"[docs/{folder}](../{folder}/index.md)" if (docs_dir / folder / "index.md").is_file() else "not run yet"
+        lines.append(f"| {names[key]} | {link} | {len(with_value)} | {len(compared)} | "
+                     f"{agree} of {len(compared)} |" if compared else
+                     f"| {names[key]} | {link} | {len(with_value)} | 0 | - |")
+        if key in GOAL_FIGURES:
+            goal_compared += len(compared)
+            goal_agree += agree
+    section2 = docs_dir / "section2" / "index.md"
+    lines.append(f"| Section 2 (Table 1 Welch tests, N90) | "
+                 f"{'[docs/section2](../section2/index.md)' if section2.is_file() else 'not run yet'} | qualitative | | |")
+    share = f"{100 * goal_agree / goal_compared:.0f} %" if goal_compared else "-"
+    lines += ["", f"**Goal (Figures 7, 8, 10, 12b, Tables 2-3): {goal_agree} of {goal_compared} measured bars "
+              f"consistent ({share}); the goal is at least 90 % of all of them.**", ""]
+    return lines
+
+
+def _label(v: paper_numbers.PaperValue) -> str:
+    depth = "all depths" if v.hidden_layers is None else f"{v.hidden_layers} HL"
+    cell = f", lr {v.lr:g}, batch {v.batch_size}" if v.lr is not None else ""
+    return f"{v.panel} {v.graph} {v.criterion} ({depth}{cell})"
+
+
+def _ours(e: dict | None) -> tuple[str, str]:
+    if e is None:
+        return "not run", ""
+    return f"{e['measured']:.2f} ({e['successes']}/{e['trials']})", f"[{e['low']:.2f}, {e['high']:.2f}]"
+
+
+def _outside_list(rows) -> list[str]:
+    outside = [(v, e) for v, e in rows if e is not None and e.get("consistent") is False]
+    lines = ["## Bars outside our 95 % interval", ""]
+    if not outside:
+        return lines + ["None among the measured bars.", ""]
+    for v, e in outside:
+        ours, interval = _ours(e)
+        lines.append(f"- {_label(v)}: paper {v.value:.2f}, ours {ours} {interval}. Known: {known_about(v, e)}.")
+    return lines + [""]
+
+
+def _all_rows_table(rows) -> list[str]:
+    lines = ["## Every result", "",
+             "| figure | panel | graph | criterion | hidden layers | lr | batch | paper | ours (k/n) | 95 % CI | "
+             "consistent | paper's code, from scratch |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for v, e in rows:
+        ours, interval = _ours(e)
+        paper = f"{v.value:.2f}" if v.value is not None else v.mark
+        verdict = "" if e is None or e.get("consistent") is None else ("yes" if e["consistent"] else "**no**")
+        code = e.get("paper_code") if e else None
+        code_text = f"{code['successes']}/{code['trials']}" if code else ""
+        lines.append(f"| {v.figure} | {v.panel} | {v.graph} | {v.criterion} | "
+                     f"{'all' if v.hidden_layers is None else v.hidden_layers} | "
+                     f"{'' if v.lr is None else f'{v.lr:g}'} | {'' if v.batch_size is None else v.batch_size} | "
+                     f"{paper} | {ours} | {interval} | {verdict} | {code_text} |")
+    return lines + [""]

@@ -1,0 +1,282 @@
+"""Every Boolean experiment of the paper, from scratch, into one folder per figure, plus the index.
+
+:data:`STEPS` names the experiments (``examples/experiments/<name>.toml``) and the folders they
+fill (``docs/<folder>/``: ``records.jsonl``, the report, its figures). :func:`plan` says what
+is behind each folder without running anything; :func:`reproduce` runs what is missing (always
+resuming: every finished trial is kept), rewrites each report and writes ``docs/paper/index.md``
+(:mod:`sculpt.experiments.paper_index`).
+
+Tables 2-3 take two steps: the epoch pre-step (dense networks only, records in
+``docs/tables2_3/epochs/``, :mod:`sculpt.experiments.epochs`) and then the trials of the cells it
+gave epochs to. Until the pre-step has finished, the second step's trials are not known; the
+plan gives their upper bound.
+
+A records file larger than :data:`GZIP_ABOVE` bytes is stored gzip-compressed
+(``records.jsonl.gz``, byte-stable) and unpacked again before a run resumes it.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sculpt.atomic import write_text_atomic
+from sculpt.errors import ConfigError
+from sculpt.experiments.config import Experiment, load_experiment
+from sculpt.experiments.records import finished_ids, read_records
+
+RECORDS = "records.jsonl"
+GZIP_ABOVE = 4 * 1024 * 1024
+EPOCHS_FOLDER = "epochs"
+CHOICE_NAME = "choice.json"
+PAPER_CODE_RATES = Path("fidelity") / "paper_code_rates.json"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One experiment and the docs folder it fills."""
+
+    name: str
+    folder: str
+    epoch_prestep: bool = False
+
+
+STEPS: tuple[Step, ...] = (
+    Step("figure7", "figure7"),
+    Step("figure8", "figure8"),
+    Step("figure10", "figure10"),
+    Step("figure12", "figure12"),
+    Step("tables2_3", "tables2_3", epoch_prestep=True),
+    Step("section2", "section2"),
+)
+
+
+@dataclass
+class Stage:
+    """What one experiment (or the epoch pre-step) puts behind one folder.
+
+    Attributes
+    ----------
+    step : str
+    folder : Path
+    experiment : Experiment or None
+        None while it cannot be known (Tables 2-3 before its pre-step finished).
+    finished : int
+        Of the experiment's trials, how many the folder's records already hold.
+    stale : int
+        Records in the folder of trials that are not in the experiment (older settings or code).
+    upper_bound : int
+        Without ``experiment``: the most trials it can have.
+    """
+
+    step: str
+    folder: Path
+    experiment: Experiment | None
+    finished: int = 0
+    stale: int = 0
+    upper_bound: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def trials(self) -> int:
+        return len(self.experiment) if self.experiment is not None else 0
+
+
+def steps_named(only: list[str] | None) -> list[Step]:
+    """The steps to run, in :data:`STEPS` order; ``only`` names a subset."""
+    if not only:
+        return list(STEPS)
+    known = {s.name for s in STEPS}
+    unknown = [n for n in only if n not in known]
+    if unknown:
+        raise ConfigError(f"unknown experiment '{unknown[0]}'; choose from {', '.join(s.name for s in STEPS)}")
+    return [s for s in STEPS if s.name in only]
+
+
+def plan(experiments_dir: str | Path = "examples/experiments", docs_dir: str | Path = "docs",
+         only: list[str] | None = None) -> list[Stage]:
+    """The trials behind every docs folder, with how many are already recorded there.
+
+    Parameters
+    ----------
+    experiments_dir : path-like
+        Holds ``<step>.toml`` for every step.
+    docs_dir : path-like
+        Holds ``<folder>/records.jsonl`` (or ``.gz``) of every step.
+    only : list of str, optional
+        Step names (default: all).
+
+    Returns
+    -------
+    list of Stage
+        One per step, two for Tables 2-3 (its pre-step first).
+    """
+    experiments_dir, docs_dir = Path(experiments_dir), Path(docs_dir)
+    stages = []
+    for step in steps_named(only):
+        experiment = load_experiment(experiments_dir / f"{step.name}.toml")
+        folder = docs_dir / step.folder
+        if step.epoch_prestep:
+            from sculpt.experiments.epochs import choose_epochs, dense_experiment, with_chosen_epochs
+
+            pre = dense_experiment(experiment)
+            pre_stage = _stage(step.name + " (epoch pre-step)", folder / EPOCHS_FOLDER, pre)
+            stages.append(pre_stage)
+            if pre_stage.finished == len(pre):
+                choice = choose_epochs(_records(folder / EPOCHS_FOLDER), seeds=_seeds(experiment))
+                stages.append(_stage(step.name, folder, with_chosen_epochs(experiment, choice)))
+            else:
+                stage = Stage(step.name, folder, None, upper_bound=len(experiment))
+                stage.notes.append("its trials are known once the epoch pre-step has finished")
+                stages.append(stage)
+            continue
+        stages.append(_stage(step.name, folder, experiment))
+    return stages
+
+
+def _seeds(experiment: Experiment) -> list[int]:
+    return sorted({int(t.params["seed"]) for t in experiment.trials})
+
+
+def _stage(name: str, folder: Path, experiment: Experiment) -> Stage:
+    recorded = finished_ids(_records(folder))
+    wanted = {t.trial_id for t in experiment.trials}
+    return Stage(name, folder, experiment, finished=len(wanted & recorded), stale=len(recorded - wanted))
+
+
+def _records(folder: Path) -> list[dict]:
+    """Records of a folder, read from ``records.jsonl`` or its gzip copy."""
+    plain, packed = folder / RECORDS, folder / (RECORDS + ".gz")
+    if plain.exists() or not packed.exists():
+        return read_records(plain).records
+    return [json.loads(line) for line in gzip.decompress(packed.read_bytes()).splitlines() if line.strip()]
+
+
+def format_plan(stages: list[Stage], list_trials: bool = False) -> str:
+    """The dry-run listing: per stage its folder and counts (and each trial with ``list_trials``)."""
+    from sculpt.experiments.config import canonical_json
+
+    lines = []
+    for s in stages:
+        if s.experiment is None:
+            lines.append(f"{s.step}: {s.folder}: at most {s.upper_bound} trials ({'; '.join(s.notes)})")
+            continue
+        stale = f", {s.stale} stale records (trials not in the experiment)" if s.stale else ""
+        lines.append(f"{s.step}: {s.folder}: {s.trials} trials, {s.finished} finished, "
+                     f"{s.trials - s.finished} to run{stale}")
+        if list_trials:
+            lines += [f"  {t.trial_id} {canonical_json(t.params)}" for t in s.experiment.trials]
+    known = [s for s in stages if s.experiment is not None]
+    total, done = sum(s.trials for s in known), sum(s.finished for s in known)
+    pending = sum(s.upper_bound for s in stages if s.experiment is None)
+    lines.append(f"total: {total} trials, {done} finished, {total - done} to run"
+                 + (f"; plus at most {pending} once the epoch pre-step has finished" if pending else ""))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What :func:`reproduce` did for one stage."""
+
+    step: str
+    folder: Path
+    ran: int
+    failed: int
+    skipped: int
+    remaining: int
+    wall_s: float
+
+
+def reproduce(experiments_dir: str | Path = "examples/experiments", docs_dir: str | Path = "docs", *,
+              only: list[str] | None = None, backend: str = "loky", jobs: int | None = None,
+              address: str | None = None, restart: bool = False, progress: bool = True,
+              paper_code: str | Path | None = None) -> list[StepResult]:
+    """Run every step's missing trials, rewrite its report, and write the paper index.
+
+    Parameters
+    ----------
+    experiments_dir, docs_dir, only
+        As for :func:`plan`.
+    backend, jobs, address
+        As for :func:`sculpt.experiments.runner.run_grid`.
+    restart : bool
+        Delete a folder's records first when they hold trials that are not in its experiment
+        (records of older settings); without it such a folder is an error, so records of two
+        different codes are never mixed.
+    progress : bool
+    paper_code : path-like, optional
+        Rates of the paper's own code from scratch for the reports' extra column; default
+        ``<docs_dir>/fidelity/paper_code_rates.json`` when it exists.
+
+    Returns
+    -------
+    list of StepResult
+    """
+    from sculpt.experiments.epochs import choose_epochs, dense_experiment, with_chosen_epochs
+    from sculpt.experiments.paper_index import write_paper_index
+    from sculpt.experiments.report import build_report
+    from sculpt.experiments.runner import run_grid
+
+    experiments_dir, docs_dir = Path(experiments_dir), Path(docs_dir)
+    if paper_code is None and (docs_dir / PAPER_CODE_RATES).is_file():
+        paper_code = docs_dir / PAPER_CODE_RATES
+    results = []
+
+    def run(name: str, experiment: Experiment, folder: Path) -> None:
+        _prepare(folder, experiment, restart)
+        grid = run_grid(experiment, backend=backend, jobs=jobs, resume=True, address=address, out=folder,
+                        progress=progress)
+        results.append(StepResult(name, folder, grid.ran, grid.failed, grid.skipped, grid.remaining, grid.wall_s))
+
+    for step in steps_named(only):
+        experiment = load_experiment(experiments_dir / f"{step.name}.toml")
+        folder = docs_dir / step.folder
+        choice = None
+        if step.epoch_prestep:
+            pre_folder = folder / EPOCHS_FOLDER
+            run(step.name + " (epoch pre-step)", dense_experiment(experiment), pre_folder)
+            choice = choose_epochs(_records(pre_folder), seeds=_seeds(experiment))
+            write_text_atomic(pre_folder / CHOICE_NAME, json.dumps(choice, indent=1, sort_keys=True) + "\n")
+            _pack(pre_folder)
+            experiment = with_chosen_epochs(experiment, choice)
+        run(step.name, experiment, folder)
+        build_report(folder / RECORDS, folder, paper_code=paper_code, epoch_choice=choice)
+        _pack(folder)
+    write_paper_index(docs_dir)
+    return results
+
+
+def _prepare(folder: Path, experiment: Experiment, restart: bool) -> None:
+    """Unpack gzipped records; refuse (or, with ``restart``, clear) records of other trials."""
+    plain, packed = folder / RECORDS, folder / (RECORDS + ".gz")
+    if packed.exists() and not plain.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = plain.with_name(plain.name + ".part")
+        tmp.write_bytes(gzip.decompress(packed.read_bytes()))
+        os.replace(tmp, plain)
+        packed.unlink()
+    recorded = finished_ids(read_records(plain).records)
+    stale = recorded - {t.trial_id for t in experiment.trials}
+    if stale and not restart:
+        raise ConfigError(f"{plain} holds {len(stale)} finished trials that are not in experiment "
+                          f"'{experiment.name}' (older settings or code); pass --restart to start this "
+                          "folder afresh, or move the records away")
+    if stale:
+        plain.unlink()
+
+
+def _pack(folder: Path) -> None:
+    """gzip ``records.jsonl`` when it is larger than :data:`GZIP_ABOVE` (mtime 0: byte-stable)."""
+    plain = folder / RECORDS
+    if not plain.exists() or plain.stat().st_size <= GZIP_ABOVE:
+        return
+    packed = folder / (RECORDS + ".gz")
+    tmp = packed.with_name(packed.name + ".part")
+    with open(plain, "rb") as source, open(tmp, "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as target:
+            shutil.copyfileobj(source, target)
+    os.replace(tmp, packed)
+    plain.unlink()

@@ -1,0 +1,117 @@
+"""`sculpt reproduce`: the plan behind the docs folders, a resumable run, gzip, the paper index."""
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sculpt.errors import ConfigError
+from sculpt.experiments import reproduce as rp
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENTS = REPO / "examples" / "experiments"
+
+
+def test_dry_run_counts_every_trial_behind_the_docs_folders(tmp_path):
+    stages = rp.plan(EXPERIMENTS, tmp_path)
+    counts = [(s.step, str(s.folder.relative_to(tmp_path)), s.trials, s.finished, s.upper_bound) for s in stages]
+    assert counts == [("figure7", "figure7", 144, 0, 0), ("figure8", "figure8", 180, 0, 0),
+                      ("figure10", "figure10", 900, 0, 0), ("figure12", "figure12", 144, 0, 0),
+                      ("tables2_3 (epoch pre-step)", "tables2_3/epochs", 1056, 0, 0),
+                      ("tables2_3", "tables2_3", 0, 0, 1056), ("section2", "section2", 192, 0, 0)]
+    # the committed Figure 7 folder holds exactly its experiment's 144 trials
+    figure7 = rp.plan(EXPERIMENTS, REPO / "docs", only=["figure7"])[0]
+    assert (figure7.trials, figure7.finished, figure7.stale) == (144, 144, 0)
+
+
+def test_dry_run_command_lists_counts_and_trials(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sculpt", "reproduce", "--dry-run", "--docs", str(tmp_path),
+                           "--only", "figure12", "tables2_3", "--list"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"figure12: {tmp_path / 'figure12'}: 144 trials, 0 finished, 144 to run"
+    assert sum(line.startswith("  ") for line in lines) == 144 + 1056
+    assert lines[-1] == "total: 1200 trials, 0 finished, 1200 to run; plus at most 1056 once the epoch pre-step has finished"
+    bad = subprocess.run([sys.executable, "-m", "sculpt", "reproduce", "--dry-run", "--only", "figure9"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "sculpt reproduce: error: unknown experiment 'figure9'; choose from figure7, figure8, figure10, "
+        "figure12, tables2_3, section2")
+
+
+TINY_DEFAULTS = '''
+[defaults]
+noise = 0.1
+p_u = [70.0]
+p_e = [2.5]
+accuracy_threshold = 100.0
+'''
+
+
+@pytest.fixture()
+def tiny_experiments(tmp_path):
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    (folder / "figure7.toml").write_text('name = "figure7"\nkind = "sculpt"\nfigure = "fig7"\n' + TINY_DEFAULTS +
+                                         'epochs = 15\nlr = 0.05\nbatch_size = 8\n\n[grid]\nseed = [0, 1]\n\n'
+                                         '[[cells]]\ngraph = "input-separable"\narch = [24]\n')
+    (folder / "tables2_3.toml").write_text('name = "tables2_3"\nkind = "sculpt"\nfigure = "tables2_3"\n' + TINY_DEFAULTS +
+                                           'epochs = 120\n\n[grid]\nlr = [0.05]\nseed = [0, 1]\n\n'
+                                           '[[cells]]\ngraph = "input-separable"\narch = [24]\nbatch_size = 8\n')
+    return folder
+
+
+def test_reproduce_runs_resumes_and_indexes(tiny_experiments, tmp_path, one_torch_thread):
+    docs = tmp_path / "docs"
+    results = rp.reproduce(tiny_experiments, docs, only=["figure7", "tables2_3"], backend="serial", progress=False)
+    assert [(r.step, r.ran, r.failed) for r in results] == [
+        ("figure7", 2, 0), ("tables2_3 (epoch pre-step)", 2, 0), ("tables2_3", 2, 0)]
+    choice = json.loads((docs / "tables2_3" / "epochs" / "choice.json").read_text())
+    assert [c["epochs"] for c in choice["cells"]] == [15] and choice["pending"] == []
+    report = (docs / "tables2_3" / "index.md").read_text()
+    assert "| 8 | not run / 1.00 | not run / 1.00 | 1.00 (2/2) [0.34, 1.00] / 1.00, 15 ep | not run / 1.00 |" in report
+    assert "| input-separable | input_separable_success | 1 | 1.00 (2/2) | [0.34, 1.00] | 1.00 |  | yes |" in \
+        (docs / "figure7" / "index.md").read_text()
+    index = (docs / "paper" / "index.md").read_text()
+    assert "| Figure 7 | [docs/figure7](../figure7/index.md) | 12 | 1 | 1 of 1 |" in index
+    assert "| Tables 2-3 | [docs/tables2_3](../tables2_3/index.md) | 223 | 1 | 1 of 1 |" in index
+    assert "**Goal (Figures 7, 8, 10, 12b, Tables 2-3): 2 of 2 measured bars consistent (100 %)" in index
+    assert "| tables2_3 | table2a | input-separable | input_separable_success | 1 | 0.05 | 8 | 1.00 | 1.00 (2/2) |" in index
+    # everything is recorded: a second run runs nothing, and the plan agrees
+    again = rp.reproduce(tiny_experiments, docs, only=["figure7", "tables2_3"], backend="serial", progress=False)
+    assert [r.ran for r in again] == [0, 0, 0]
+    assert [(s.trials, s.finished) for s in rp.plan(tiny_experiments, docs, only=["figure7", "tables2_3"])] == [
+        (2, 2), (2, 2), (2, 2)]
+
+
+def test_stale_records_are_refused_unless_restarted(tiny_experiments, tmp_path, one_torch_thread):
+    docs = tmp_path / "docs"
+    (docs / "figure7").mkdir(parents=True)
+    (docs / "figure7" / "records.jsonl").write_text(json.dumps(
+        {"trial_id": "0123456789abcdef", "status": "ok", "config": {}}) + "\n")
+    assert rp.plan(tiny_experiments, docs, only=["figure7"])[0].stale == 1
+    with pytest.raises(ConfigError, match="holds 1 finished trials that are not in experiment 'figure7'.*--restart"):
+        rp.reproduce(tiny_experiments, docs, only=["figure7"], backend="serial", progress=False)
+    results = rp.reproduce(tiny_experiments, docs, only=["figure7"], backend="serial", progress=False, restart=True)
+    assert results[0].ran == 2 and rp.plan(tiny_experiments, docs, only=["figure7"])[0].stale == 0
+
+
+def test_large_records_are_gzipped_byte_stably_and_resumed(tiny_experiments, tmp_path, monkeypatch, one_torch_thread):
+    monkeypatch.setattr(rp, "GZIP_ABOVE", 0)
+    docs = tmp_path / "docs"
+    rp.reproduce(tiny_experiments, docs, only=["figure7"], backend="serial", progress=False)
+    packed = docs / "figure7" / "records.jsonl.gz"
+    assert packed.exists() and not (docs / "figure7" / "records.jsonl").exists()
+    first = packed.read_bytes()
+    assert len(gzip.decompress(first).splitlines()) == 2
+    assert rp.plan(tiny_experiments, docs, only=["figure7"])[0].finished == 2
+    assert rp.reproduce(tiny_experiments, docs, only=["figure7"], backend="serial", progress=False)[0].ran == 0
+    assert packed.read_bytes() == first  # unpacked, resumed, packed again: the same bytes
+    done = subprocess.run([sys.executable, "-m", "sculpt", "report", str(docs / "figure7"), "-o", str(tmp_path / "r")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "finished trials: 2" in (tmp_path / "r" / "index.md").read_text()
