@@ -115,3 +115,49 @@ def test_large_records_are_gzipped_byte_stably_and_resumed(tiny_experiments, tmp
                           capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert "finished trials: 2" in (tmp_path / "r" / "index.md").read_text()
+
+
+def test_paper_index_lists_outside_bars_with_what_is_known_and_table1(tmp_path):
+    from sculpt.experiments.paper_index import write_paper_index
+    from sculpt.experiments.records import RecordWriter
+    from sculpt.experiments.report import build_report
+
+    docs = tmp_path / "docs"
+    records = [{"trial_id": f"u{k}", "experiment": "figure8", "figure": "fig8", "kind": "sculpt", "status": "ok",
+                "config": {"graph": "reuse-use1", "arch": [24, 24], "seed": k}, "metrics": {}, "densities": {},
+                "modules": None, "score": {"reused_success": False}, "timings": {}} for k in range(12)]
+    with RecordWriter(docs / "figure8" / "records.jsonl") as writer:
+        for r in records:
+            writer.write(r)
+    code = tmp_path / "code.json"
+    code.write_text(json.dumps({"rates": [{"figure": "fig8", "graph": "reuse-use1", "criterion": "reused_success",
+                                           "hidden_layers": 2, "successes": 3, "trials": 12, "note": "workers off"}]}))
+    build_report(docs / "figure8" / "records.jsonl", docs / "figure8", paper_code=code)
+    (docs / "section2").mkdir()
+    (docs / "section2" / "summary.json").write_text(json.dumps({"figures": {"section2": {"path_products": [
+        {"stage": "dense", "arch": [24], "seed": s, "separable": True} for s in (0, 1, 2, 5)] + [
+        {"stage": "dense", "arch": [24, 24], "seed": s, "separable": s == 0} for s in (0, 1, 2, 5)]}}}))
+    text = write_paper_index(docs).read_text()
+    assert ("- fig8 reuse-use1 reused_success (2 HL): paper 0.58, ours 0.00 (0/12) [0.00, 0.24]. Known: the paper's "
+            "own code from scratch: 3/12 (workers off); reuse gap, issue 11:") in text
+    assert "| Figure 8 | [docs/figure8](../figure8/index.md) | 15 | 1 | 0 of 1 |" in text
+    assert "| dense | 1 | 1.00 (4/4) | [0.51, 1.00] | 1.00 | yes |" in text
+    assert "| dense | 2 | 0.25 (1/4) | [0.05, 0.70] | 0.00 | **no** |" in text
+    assert "| fig8 | fig8 | reuse-use1 | reused_success | 2 |  |  | 0.58 | 0.00 (0/12) | [0.00, 0.24] | **no** | 3/12 |" in text
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("importlib").util.find_spec("ray") is None, reason="Ray is not installed")
+def test_reproduce_on_ray_gives_the_serial_records(tiny_experiments, tmp_path):
+    """`sculpt reproduce --backend ray` writes the same science as a serial run."""
+    def science(folder):
+        lines = (folder / "figure7" / "records.jsonl").read_text().splitlines()
+        return sorted((r["trial_id"], json.dumps(r["score"], sort_keys=True), json.dumps(r["network"]))
+                      for r in map(json.loads, lines))
+    for backend in ("serial", "ray"):
+        done = subprocess.run([sys.executable, "-m", "sculpt", "reproduce", "--experiments", str(tiny_experiments),
+                               "--docs", str(tmp_path / backend), "--only", "figure7", "--backend", backend,
+                               "--jobs", "2", "-q"], capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+    assert science(tmp_path / "ray") == science(tmp_path / "serial")
+    assert (tmp_path / "ray" / "paper" / "index.md").is_file()

@@ -517,6 +517,10 @@ def _section2_tables(records: list[dict], out_dir: Path, figure_summary: dict) -
             lines.append(f"| {r['config']['stage']} | {r['config']['arch']} | {r['config']['seed']} | {pvalues} | "
                          f"{'yes' if result['separable'] else 'no'} |")
         lines.append("")
+        figure_summary["path_products"] = [
+            {"stage": r["config"]["stage"], "arch": r["config"]["arch"], "seed": r["config"]["seed"],
+             "separable": bool(r["metrics"]["path_products"]["separable"])}
+            for r in sorted(tests, key=lambda r: (r["config"]["stage"], r["config"]["arch"], r["config"]["seed"]))]
     n90s = [r for r in records if "n90" in r.get("metrics", {})]
     if n90s:
         grouped: dict[tuple, list[list[int]]] = defaultdict(list)
