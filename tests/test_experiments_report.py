@@ -196,3 +196,11 @@ def test_hand_written_notes_survive_regeneration(tmp_path):
     for _ in range(2):
         text = build_report(path, tmp_path / "rep").read_text()
     assert text.endswith("## How this run was made\n\nby hand\n") and text.count("by hand") == 1
+
+
+def test_report_figures_are_byte_stable(tmp_path):
+    path = write_records(tmp_path / "records.jsonl", [record("a", "reused", [24], {"reused_success": False})])
+    build_report(path, tmp_path / "one")
+    build_report(path, tmp_path / "two")
+    for name in ("fig7.svg", "fig7.png", "index.md", "summary.json"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name

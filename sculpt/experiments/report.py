@@ -557,6 +557,9 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # A fixed salt makes the SVG's clip-path ids, and so the file, the same on every run.
+    matplotlib.rcParams["svg.hashsalt"] = "sculpt-report"
+
     return plt
 
 
