@@ -163,14 +163,17 @@ def test_report_tables_2_3_cells_epochs_and_x(tmp_path):
     records += [cell_record(f"b{k}", 0.005, 1, 2, k < 4) for k in range(4)]   # paper 0.25
     choice = {"cells": [{"graph": "reused", "hidden_layers": 1, "lr": 0.1, "batch_size": 8, "epochs": 30},
                         {"graph": "reused", "hidden_layers": 2, "lr": 0.005, "batch_size": 1, "epochs": 120},
-                        {"graph": "reused", "hidden_layers": 1, "lr": 0.005, "batch_size": 8, "epochs": None}]}
+                        {"graph": "reused", "hidden_layers": 1, "lr": 0.005, "batch_size": 8, "epochs": None},
+                        {"graph": "reused", "hidden_layers": 1, "lr": 0.1, "batch_size": 16, "epochs": None}]}
     path = write_records(tmp_path / "records.jsonl", records)
     text = build_report(path, tmp_path / "rep", epoch_choice=choice).read_text()
     assert "| 8 | X / X | 0.50 (0/0)" not in text
     assert "| 8 | X / X | not run / 0.50 | not run / 0.75 | 1.00 (4/4) [0.51, 1.00] / 1.00, 30 ep |" in text
     assert "| 1 | 1.00 (4/4) [0.51, 1.00] / 0.25, 120 ep **no** |" in text
-    assert "X cells: paper 12, ours 1, both 1." in text
-    assert "**1 of 2 bars consistent**" in text
+    assert "X cells: paper 12, ours 2, both 1." in text
+    assert "| 16 | not run / X | not run / X | not run / 1.00 | X / 1.00 **no** |" in text
+    assert "| 8 | X / X | not run / 0.50 |" in text
+    assert "**1 of 3 bars consistent**" in text  # a paper value where our dense networks give X counts as a miss
     assert "| reused_depth_success | 1 | 1 of 1 |" in text and "| reused_success | 1 | 0 of 1 |" in text
 
 
