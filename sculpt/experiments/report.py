@@ -581,7 +581,7 @@ def _plot_bars(panel: paper_numbers.Panel, entries: list[dict], stem: Path) -> N
     groups = list(dict.fromkeys(group_of(e) for e in entries))
     depths = sorted({e["hidden_layers"] for e in entries})
     width = 0.8 / max(len(depths), 1)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups)), 3.8))
+    fig, ax = plt.subplots(figsize=(min(14, max(6, 1.6 * len(groups))), 3.8))
     colours = plt.get_cmap("viridis")
     labelled: set[str] = set()
 

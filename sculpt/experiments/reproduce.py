@@ -243,7 +243,8 @@ def reproduce(experiments_dir: str | Path = "examples/experiments", docs_dir: st
             _pack(pre_folder)
             experiment = with_chosen_epochs(experiment, choice)
         run(step.name, experiment, folder)
-        build_report(folder / RECORDS, folder, paper_code=paper_code, epoch_choice=choice)
+        if (folder / RECORDS).exists():  # absent only when no trial could run (every Tables 2-3 cell X)
+            build_report(folder / RECORDS, folder, paper_code=paper_code, epoch_choice=choice)
         _pack(folder)
     write_paper_index(docs_dir)
     return results
