@@ -458,7 +458,15 @@ class PrunedNet:
 
     # ----------------------------------------------------------------------------- numpy inference
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Sigmoid output probabilities (rows x n_out, float32) of a plain numpy forward pass."""
+        """Sigmoid output probabilities (rows x n_out, float32) of a plain numpy forward pass.
+
+        Only for the paper's ReLU / sigmoid MLP: a network pruned from a user's ``nn.Sequential``
+        (``meta["sequential"]``) has its own activations and loss; run it with
+        :func:`sculpt.prune.sequential.to_sequential`.
+        """
+        if isinstance(self.meta, dict) and self.meta.get("sequential"):
+            raise ConfigError("this network was pruned from an nn.Sequential with its own activations: run "
+                              "sculpt.prune.sequential.to_sequential(net) instead of predict")
         h = np.asarray(X, dtype=np.float32)
         if h.ndim != 2 or h.shape[1] != self.arch[0]:
             raise ConfigError(f"predict expects rows x {self.arch[0]} inputs, got shape {h.shape}")

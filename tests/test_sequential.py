@@ -280,3 +280,70 @@ def test_run_result_repr_is_short():
     assert repr(result) == ("RunResult(task='input-separable', net=PrunedNet(arch=[4, 64, 4], density=1.0000, "
                             "task='input-separable'), detection=Detection(arch=[4, 64, 4], condensed_arch=[4, 64, 4], "
                             "k_per_layer=[1, 1], num_modules=1), run_dir=None)")
+
+
+# ----------------------------------------------------------------------------- other models, losses, data
+
+def test_cross_entropy_on_class_indices_with_gelu_and_a_callable_loss_agree():
+    X, _ = boolean_rows()
+    classes = (X[:, 0].long() ^ X[:, 1].long()) + 2 * (X[:, 2] * X[:, 3]).long()
+
+    def model():
+        torch.manual_seed(1)
+        return torch.nn.Sequential(torch.nn.Linear(4, 12), torch.nn.GELU(), torch.nn.Dropout(0.1),
+                                   torch.nn.Linear(12, 4))
+
+    settings = dict(p_u=[20.0], p_e=[5.0], lr=0.02, epochs=20, threshold=100.0, batch_size=8)
+    builtin = prune_sequential(model(), (X, classes), loss="cross_entropy", **settings)
+    custom = prune_sequential(model(), (X, classes), loss=torch.nn.CrossEntropyLoss(), **settings)
+    assert builtin.meta["metric"] == custom.meta["metric"] == "accuracy"
+    assert builtin.meta["validation_accuracy"] == 100.0 and builtin.density < 0.5
+    exported = to_sequential(builtin)
+    assert [type(m).__name__ for m in exported] == ["Linear", "GELU", "Dropout", "Linear"]
+    exported.eval()
+    with torch.no_grad():
+        assert torch.equal(exported(X).argmax(dim=1), classes)
+    # the same loss written two ways prunes to networks of the same sparsity
+    assert custom.kept_weights == builtin.kept_weights
+    with pytest.raises(ConfigError, match="own activations: run sculpt.prune.sequential.to_sequential"):
+        builtin.predict(X.numpy())
+
+
+def test_mse_with_a_final_sigmoid_and_layers_without_bias():
+    X, Y = boolean_rows()
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 10, bias=False), torch.nn.LeakyReLU(0.1),
+                                torch.nn.Linear(10, 2), torch.nn.Sigmoid())
+    net = prune_sequential(model, (X, Y), loss="mse", metric="bit_accuracy", p_u=None, p_e=[10.0], lr=0.05,
+                           epochs=30, threshold=100.0, batch_size=8)
+    assert not net.biases[0].any()  # a Linear without bias stays without one
+    exported = to_sequential(net)
+    assert exported[0].bias is None and exported[1].negative_slope == 0.1
+    assert isinstance(exported[3], torch.nn.Sigmoid)
+    with torch.no_grad():
+        assert ((exported(X) > 0.5) == (Y > 0.5)).all()
+    like = to_sequential(net, like=model)
+    with torch.no_grad():
+        torch.testing.assert_close(like(X), exported(X))
+
+
+def test_bad_data_is_refused_with_what_and_where():
+    X, Y = boolean_rows()
+    model = two_gate_model()
+    with pytest.raises(ConfigError, match="data: inputs have 3 features but the model's first Linear takes 4"):
+        prune_sequential(model, (X[:, :3], Y))
+    with pytest.raises(ConfigError, match="data: 16 input rows but 15 target rows"):
+        prune_sequential(model, (X, Y[:15]))
+    with pytest.raises(ConfigError, match="validation: targets must be finite"):
+        prune_sequential(model, (X, Y), validation=(X, Y * float("nan")))
+    with pytest.raises(ConfigError, match=r"class targets must be a vector of integers in 0\.\.1"):
+        prune_sequential(model, (X, torch.full((16,), 2)), loss="cross_entropy")
+    with pytest.raises(ConfigError, match="data: targets have 2 columns but the model has 3 outputs"):
+        prune_sequential(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 3)), (X, Y))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X), batch_size=4)
+    with pytest.raises(ConfigError, match="data: batch 0 of the DataLoader is not an"):
+        prune_sequential(model, loader)
+    with pytest.raises(ConfigError, match="loss 'cross_entropy' reads logits: end the model with its last Linear"):
+        prune_sequential(torch.nn.Sequential(*model, torch.nn.Tanh()), (X, Y.argmax(1)), loss="cross_entropy")
+    with pytest.raises(ConfigError, match="needs at least two Linear layers"):
+        prune_sequential(torch.nn.Sequential(torch.nn.Linear(4, 2)), (X, Y))
