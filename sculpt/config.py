@@ -210,11 +210,18 @@ class RunConfig:
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (tuples as lists)."""
+        """JSON-ready form (tuples as lists).
+
+        ``replay`` and ``loader_workers`` appear only with ``replay="paper"``, so that a default
+        config (its ``config.json``, an experiment trial's settings and hence its trial id) is
+        the same as before replay existed.
+        """
         out = dataclasses.asdict(self)
         for key, value in out.items():
             if isinstance(value, tuple):
                 out[key] = list(value)
+        if self.replay is None:
+            del out["replay"], out["loader_workers"]
         return out
 
     def to_json(self) -> str:

@@ -129,3 +129,16 @@ def test_experiment_file_accepts_replay(tmp_path):
     path.write_text(path.read_text().replace('replay = "paper"', 'replay = "papers"'))
     with pytest.raises(ConfigError, match="replay must be 'paper'"):
         load_experiment(path)
+
+
+def test_default_configs_and_trial_ids_do_not_change():
+    # replay settings are only written when used: old records keep their trial ids
+    from sculpt.config import RunConfig
+    from sculpt.experiments.config import trial_id
+
+    plain = RunConfig(graph="input-separable").to_dict()
+    assert "replay" not in plain and "loader_workers" not in plain
+    assert trial_id({"kind": "sculpt", **plain}) == trial_id({"kind": "sculpt", **RunConfig.from_dict(plain).to_dict()})
+    replayed = RunConfig(graph="input-separable", replay="paper", loader_workers=0).to_dict()
+    assert replayed["replay"] == "paper" and replayed["loader_workers"] == 0
+    assert RunConfig.from_dict(replayed) == RunConfig(graph="input-separable", replay="paper", loader_workers=0)

@@ -69,8 +69,7 @@ def test_resolved_config_is_saved(separable_run):
     assert data == {"graph": "input-separable", "arch": [24, 24], "seed": 0, "lr": 0.05, "batch_size": 8,
                     "epochs": 15, "p_u": [70.0], "p_e": [2.5], "modularity_threshold": -0.2,
                     "merge_threshold": 0.9, "feature_step_size": None, "clusterability_step_size": None,
-                    "accuracy_threshold": 100.0, "noise": 0.1, "tie_break": "order", "replay": None,
-                    "loader_workers": 2}
+                    "accuracy_threshold": 100.0, "noise": 0.1, "tie_break": "order"}
 
 
 def test_summary_names_density_units_modules_success_and_files(separable_run):
