@@ -93,9 +93,31 @@ def _checked_dtype(*args):
     return dtype
 
 
+def _dtype_with_state(dtype: np.dtype, state) -> np.dtype:
+    """The dtype a pickled ``dtype.__setstate__`` would make, if it is one numpy itself writes.
+
+    ``dtype.__setstate__`` trusts its flags (a forged one marks plain bytes as object pointers), so
+    it is never called: only a byte-order change of a plain dtype is accepted.
+    """
+    if isinstance(state, tuple) and len(state) > 1 and state[1] in ("<", ">", "|", "="):
+        candidate = dtype.newbyteorder(state[1]) if state[1] != "|" else dtype
+        if candidate.__reduce__()[2] == state:
+            return candidate
+    raise pickle.UnpicklingError(f"unexpected dtype state {state!r:.80}")
+
+
+def _latin1_bytes(text, encoding):
+    """``_codecs.encode``, which protocols 0-2 use to write ``bytes``, for that use only."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError("only latin1 bytes may be encoded")
+    return text.encode("latin1")
+
+
 def _frombuffer(buf, dtype, shape, order):
-    dtype = _checked_dtype(dtype)
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order).copy()
+    if not isinstance(buf, (bytes, bytearray)):
+        raise pickle.UnpicklingError("array bytes expected")
+    # a private bytes copy: no numpy view keeps the unpickler's bytearray alive
+    return np.frombuffer(bytes(buf), dtype=_checked_dtype(dtype)).reshape(shape, order=order).copy()
 
 
 class _NdarrayMarker:
@@ -103,7 +125,8 @@ class _NdarrayMarker:
 
 
 def _reconstruct(cls, shape, dtype):
-    if cls is not _NdarrayMarker:
+    # numpy pickles an empty placeholder and sets the real shape and bytes with BUILD
+    if cls is not _NdarrayMarker or shape != (0,):
         raise pickle.UnpicklingError("only numpy.ndarray can be reconstructed")
     return np.ndarray.__new__(np.ndarray, shape, _checked_dtype(dtype))
 
@@ -157,8 +180,12 @@ def _deferred_rebuild(storage, *args):
     return _rebuild_tensor(storage, *args)
 
 
-class RestrictedUnpickler(pickle.Unpickler):
+class RestrictedUnpickler(pickle._Unpickler):
     """An unpickler whose globals are numpy's and torch's array rebuilders, mapped to our own.
+
+    It is the standard library's pure-Python unpickler (its memo is a dict, so a forged memo index
+    cannot make it allocate gigabytes as the C one would), and it sets state (``BUILD``) only on
+    numpy arrays and dtypes (a state dict's ``_metadata`` is dropped).
 
     Parameters
     ----------
@@ -181,11 +208,30 @@ class RestrictedUnpickler(pickle.Unpickler):
         ("numpy", "dtype"): _checked_dtype,
         ("torch._utils", "_rebuild_tensor_v2"): _deferred_rebuild,
         ("collections", "OrderedDict"): collections.OrderedDict,
+        ("_codecs", "encode"): _latin1_bytes,
     }
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, storages=None, **kwargs):
         super().__init__(file, **kwargs)
         self._storages = storages
+
+    def _load_build(self):
+        if len(self.stack) >= 2 and type(self.stack[-2]) is collections.OrderedDict:
+            # a module's state_dict carries `_metadata` (per-module versions); no data, so dropped
+            if not isinstance(self.stack.pop(), dict):
+                raise pickle.UnpicklingError("unexpected state of an OrderedDict")
+            return
+        if len(self.stack) < 2 or not isinstance(self.stack[-2], (np.ndarray, np.dtype)):
+            raise pickle.UnpicklingError("state may only be set on numpy arrays and dtypes")
+        if isinstance(self.stack[-2], np.dtype):
+            state = self.stack.pop()
+            self.stack[-1] = _dtype_with_state(self.stack[-1], state)
+            return
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = _load_build
 
     def find_class(self, module: str, name: str):
         if (module, name) in self._GLOBALS:
@@ -250,6 +296,12 @@ _ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, In
            zipfile.BadZipFile, OSError)
 
 
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "pickle data was truncated"
+    return str(exc) or type(exc).__name__
+
+
 def loads(data: bytes, *, source: str = "pickle", encoding: str = "ASCII"):
     """Unpickle ``data`` allowing arrays and tensors only.
 
@@ -287,7 +339,7 @@ def loads(data: bytes, *, source: str = "pickle", encoding: str = "ASCII"):
         if fh.read(1):
             raise pickle.UnpicklingError("trailing bytes after the pickle")
     except _ERRORS as exc:
-        raise DataError(f"{source}: not an array-only pickle ({exc})") from None
+        raise DataError(f"{source}: not an array-only pickle ({_describe(exc)})") from None
     return result
 
 
@@ -318,8 +370,15 @@ def load_torch_zip(path: str | Path):
                 raise pickle.UnpicklingError("no single <archive>/data.pkl member")
             prefix = pkl[0][: -len("data.pkl")]
 
+            for info in zf.infolist():
+                if info.compress_type != zipfile.ZIP_STORED:  # torch.save stores; a deflated member could be a bomb
+                    raise pickle.UnpicklingError(f"member {info.filename} is compressed")
+
             def storages(key, dtype, numel):
-                raw = zf.read(f"{prefix}data/{key}")
+                name = f"{prefix}data/{key}"
+                if zf.getinfo(name).file_size != numel * dtype.itemsize:
+                    raise pickle.UnpicklingError(f"storage {key}: size does not match {numel} elements")
+                raw = zf.read(name)
                 if len(raw) != numel * dtype.itemsize:
                     raise pickle.UnpicklingError(f"storage {key}: {len(raw)} bytes for {numel} elements")
                 return np.frombuffer(raw, dtype=dtype)
@@ -330,4 +389,4 @@ def load_torch_zip(path: str | Path):
                 raise pickle.UnpicklingError("trailing bytes after the pickle")
             return _resolve_lazy(result)
     except _ERRORS as exc:
-        raise DataError(f"{path}: not an array-only torch file ({exc})") from None
+        raise DataError(f"{path}: not an array-only torch file ({_describe(exc)})") from None

@@ -79,6 +79,32 @@ def test_storage_bytes_are_read_by_the_same_restricted_reader(tmp_path):
     assert not marker.exists()
 
 
+class _ForgedDtype:
+    """Pickles as numpy.dtype('f8') whose state claims the flags of an object dtype."""
+
+    def __reduce__(self):
+        return (np.dtype, ("f8", False, True), (3, "<", None, None, None, -1, -1, 63))
+
+
+def test_forged_dtype_state_is_refused_instead_of_crashing():
+    payload = pickle.dumps(np.arange(3.0), protocol=2)
+    assert safepickle.loads(payload).tolist() == [0.0, 1.0, 2.0]  # protocol 2 writes bytes via _codecs
+    with pytest.raises(DataError, match="unexpected dtype state"):
+        safepickle.loads(pickle.dumps([_ForgedDtype()], protocol=2))
+
+
+def test_a_forged_memo_index_allocates_nothing():
+    # LONG_BINPUT 0xFFFFFFF0: the C unpickler would grow its memo array to ~32 GB; ours is a dict.
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30));"
+            "from sculpt import safepickle; print(safepickle.loads(b'\\x80\\x02]r\\xf0\\xff\\xff\\xff.'))")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr[-500:]
+
+
 def test_truncated_pickles_are_one_error():
     data = _mask_pickle([np.ones((4, 3))])
     for cut in (1, 10, len(data) // 2, len(data) - 1):
@@ -119,6 +145,12 @@ def test_torch_zip_files(tmp_path):
     truncated.write_bytes(good.read_bytes()[:200])
     with pytest.raises(DataError, match=r"t\.pth: not an array-only torch file"):
         safepickle.load_torch_zip(truncated)
+    deflated = tmp_path / "d.pth"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+    with pytest.raises(DataError, match=r"d\.pth: not an array-only torch file \(member .* is compressed\)"):
+        safepickle.load_torch_zip(deflated)
     evil = tmp_path / "evil.pth"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("archive/data.pkl", pickle.dumps(_Evil(tmp_path / "pwned"), protocol=2))
@@ -157,10 +189,14 @@ def _network(root: Path, result, modularity, arch, seed, p_u, p_e, rng):
     (base / "Masks" / str(arch)).mkdir(parents=True, exist_ok=True)
     (base / "Models" / str(arch)).mkdir(parents=True, exist_ok=True)
     (base / "Masks" / str(arch) / f"{stem}_Mask{seed}.pkl").write_bytes(_mask_pickle(masks))
-    state = OrderedDict()
+    model = torch.nn.Module()  # like the paper's mlp classes: lin1, lin2, ... and their state_dict
     for l, (w, b) in enumerate(zip(weights, biases), 1):
-        state[f"lin{l}.weight"], state[f"lin{l}.bias"] = torch.from_numpy(w), torch.from_numpy(b)
-    (base / "Models" / str(arch) / f"{stem}_Model{seed}.pth").write_bytes(_state_dict_bytes(state))
+        layer = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(w))
+            layer.bias.copy_(torch.from_numpy(b))
+        setattr(model, f"lin{l}", layer)
+    (base / "Models" / str(arch) / f"{stem}_Model{seed}.pth").write_bytes(_state_dict_bytes(model.state_dict()))
     return masks, weights, biases
 
 
