@@ -3,13 +3,21 @@
 Each sub-command lives in its own module under :mod:`sculpt.commands` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` (a callable taking the parsed
 arguments and returning an exit code). User mistakes raise :class:`sculpt.errors.SculptError` or
-:class:`functiongraphs.GraphError`; they are printed in one line and the exit code is 2.
+:class:`functiongraphs.GraphError`; they are printed in one line and the exit code is 2. So is an
+output that cannot be written (any ``OSError``). Ctrl-C (SIGINT) and SIGTERM both unwind through
+the same clean-up (temporary directories removed, grid workers stopped) and exit 130 / 143.
+
+Messages: step messages go to the ``sculpt`` logger, shown on stderr at INFO; ``-v`` adds DEBUG,
+``-q`` shows warnings and errors only and turns progress bars off.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import signal
 import sys
+from contextlib import contextmanager
 
 # Order here is the order `sculpt --help` lists them.
 COMMAND_MODULES = [
@@ -17,11 +25,44 @@ COMMAND_MODULES = [
 ]
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so every ``except BaseException`` clean-up runs.
+
+    A subclass of KeyboardInterrupt: code that already cleans up after Ctrl-C (partial run
+    directories, grid workers) does the same for a ``kill``.
+    """
+
+
+def version_text() -> str:
+    """``sculpt X.Y.Z (torch A, numpy B, Python C)``."""
+    from sculpt.provenance import versions
+
+    v = versions()
+    return f"sculpt {v['sculpt']} (torch {v['torch']}, numpy {v['numpy']}, Python {v['python']})"
+
+
+class _VersionAction(argparse.Action):
+    """``--version`` that imports torch only when asked for (``sculpt --help`` stays fast)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sculpt",
         description="Find the hierarchically modular structure of a task inside a neural network.",
     )
+    parser.add_argument("--version", action=_VersionAction, help="print the versions of sculpt, torch, numpy")
+    # dest names of their own: a sub-command's -q/--quiet default must not overwrite these
+    parser.add_argument("-v", "--verbose", dest="log_verbose", action="count", default=0,
+                        help="more messages (debug details)")
+    parser.add_argument("-q", "--quiet", dest="log_quiet", action="store_true",
+                        help="warnings and errors only; no progress bars")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -41,17 +82,83 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (SculptError, GraphError)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (pytest's capture swaps it per test)."""
+
+    def __init__(self):
+        super().__init__()
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """Show the ``sculpt`` logger on stderr: INFO by default, DEBUG with -v, WARNING with -q."""
+    logger = logging.getLogger("sculpt")
+    for handler in list(logger.handlers):
+        if isinstance(handler, _StderrHandler):
+            logger.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
+def _quiet_progress(args: argparse.Namespace) -> None:
+    """``sculpt -q``: the sub-commands' own switches for progress output, all off."""
+    for name in ("no_progress",):
+        if hasattr(args, name):
+            setattr(args, name, True)
+    if hasattr(args, "quiet"):
+        args.quiet = True
+    args.progress = False
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Turn SIGTERM into :class:`Terminated` while the command runs (main thread only)."""
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from sculpt.provenance import set_command_line
+
+    set_command_line(["sculpt", *(sys.argv[1:] if argv is None else argv)])
+    configure_logging(args.log_verbose, args.log_quiet)
+    args.progress = True
+    if args.log_quiet:
+        _quiet_progress(args)
     try:
-        return int(args.func(args) or 0)
+        with sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except _user_errors() as exc:
         print(f"sculpt {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"sculpt {args.command}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"sculpt {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -59,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         # `sculpt catalog list | head`: the reader went away; that is not an error of ours.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        # an output or input the system refused (permissions, full disk, a directory in the way)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"sculpt {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

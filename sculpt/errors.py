@@ -15,3 +15,12 @@ class SnapshotError(SculptError, ValueError):
 
 class DataError(SculptError, ValueError):
     """A dataset that is missing or malformed (e.g. MNIST not fetched yet)."""
+
+
+class OutputError(SculptError, OSError):
+    """An output that cannot be written (read-only directory, full disk, a directory where a file
+    is expected) or that another process is writing; the message names the path."""
+
+
+class RenderError(SculptError):
+    """graphviz could not render a drawing (``dot`` failed, e.g. on a very large graph)."""

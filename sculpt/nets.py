@@ -45,6 +45,37 @@ def validate_arch(arch: Sequence[int], where: str = "arch") -> list[int]:
     return widths
 
 
+def resolve_device(device: Any = "cpu"):
+    """``device`` as a ``torch.device`` this torch build can use.
+
+    Raises
+    ------
+    ConfigError
+        Not a device name torch knows, or a CUDA / MPS device this build or machine lacks
+        (a CPU-only torch wheel has no CUDA; torch's own error would surface mid-run).
+    """
+    import torch
+
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"device {device!r}: not a torch device name (e.g. 'cpu', 'cuda', 'cuda:0')") from None
+    if resolved.type == "cuda":
+        if torch.version.cuda is None:
+            raise ConfigError(f"device {str(device)!r}: this torch build ({torch.__version__}) has no CUDA "
+                              "support; use device 'cpu' or install a CUDA build of torch")
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {str(device)!r}: torch has CUDA {torch.version.cuda} but finds no "
+                              "usable GPU here; use device 'cpu'")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif resolved.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError(f"device {str(device)!r}: MPS is not available in this torch build or machine")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"device {str(device)!r}: sculpt runs on 'cpu', 'cuda' or 'mps'")
+    return resolved
+
+
 class MaskedMLP:
     """A stack of E masked MLPs with one architecture, trained in lockstep.
 
@@ -96,7 +127,7 @@ class MaskedMLP:
             seeds = [int(s) for s in seed]
             if len(seeds) != int(members):
                 raise ConfigError(f"got {len(seeds)} seeds for {members} members")
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         per_member = [self._init_member(s) for s in seeds]
         self.weights = [torch.stack([m[l] for m in per_member]).to(self.device).requires_grad_()
                         for l in range(self.n_layers)]

@@ -8,9 +8,12 @@ value is a single trial through the same call) -> :func:`sculpt.detect.detect_mo
 
 The run directory
 -----------------
-Everything is written into ``<out>.partial/`` and renamed to ``<out>`` at the end, so a directory
-named ``<out>`` is always a finished run; an interrupted or failed run removes its partial
-directory. Files (nothing pickled):
+Everything is written into a fresh hidden sibling (``.<out>.XXXXXXXX.partial/``, a name no user
+owns) and renamed to ``<out>`` at the end, so a directory named ``<out>`` is always a finished
+run; an interrupted (Ctrl-C, SIGTERM) or failed run removes its partial directory and nothing
+else. ``force`` moves an old ``<out>`` aside under another fresh name and removes it only once
+the new run is in place. One writer per ``<out>``: a lock ``.<out>.lock`` beside it refuses a
+second run at once (:mod:`sculpt.locks`). Files (nothing pickled):
 
 ``config.json``     the resolved config (``sculpt run --config config.json`` repeats the run)
 ``net.npz``         the kept network (:meth:`sculpt.nets.PrunedNet.save`), ``net.json`` its header
@@ -19,15 +22,28 @@ directory. Files (nothing pickled):
 ``hierarchy.json``  :meth:`sculpt.detect.Hierarchy.to_dict`
 ``score.json``      :func:`sculpt.score.compare` + ``spectral`` + density / module counts
 ``graph.fg``        the function graph (when the task has one), ``structure.json`` its true structure
+``provenance.json`` versions of sculpt, torch and numpy, git commit, command line, time
 ``network.*``, ``hierarchy.*``, ``comparison.*``   drawings: ``.gv`` always, ``.svg``/``.png`` with dot
+``drawing-failed.txt``  only when drawing failed (e.g. graphviz on a huge graph): the run is kept,
+                    the error is here and in the summary; redraw with ``sculpt render``
+
+Rerunning the kept (p_u, p_e) alone
+-----------------------------------
+``sculpt run --p-u X --p-e Y`` with the grid's kept rates does not in general give the grid's
+kept network: every member of a stack draws its batches and noise from one shared generator (one
+slice per member, see :mod:`sculpt.prune.grid`), and stopped members keep the stack running,
+so a member's stream depends on how many members the stack holds and how long they run. The kept
+network is reproduced bit for bit by rerunning the same grid (``--config RUN/config.json``).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
+import os
 import re
 import shutil
-import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +51,15 @@ from typing import Any
 import numpy as np
 
 from sculpt.config import RunConfig, closest_name, tie_break_rule
-from sculpt.errors import ConfigError
+from sculpt.errors import ConfigError, OutputError
+
+log = logging.getLogger(__name__)
 
 SPECTRAL_SHUFFLES = 20
+DRAWING_FAILED = "drawing-failed.txt"
+# What a finished run directory holds (drawings aside): `sculpt detect` never rewrites these.
+RUN_FILES = ("config.json", "net.npz", "net.json", "history.json", "modules.json", "hierarchy.json",
+             "score.json", "graph.fg", "structure.json", "provenance.json", DRAWING_FAILED)
 # Module counts a perfect detection gives on the paper's validation graphs (spec 5.8 criteria).
 EXPECTED_MODULES = {"input-separable": 2, "non-modular": 1, "reused": 3}
 
@@ -152,20 +174,30 @@ def run(graph, *, arch=None, seed=None, lr=None, batch_size=None, epochs=None, p
         # `sculpt run --config RUN_DIR/config.json` can repeat it.
         cfg = dataclasses.replace(cfg, graph=str(run_dir / "graph.fg"))
 
-    partial = run_dir.with_name(run_dir.name + ".partial")
-    if partial.exists():  # left by a run killed too hard to clean up after itself
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    try:
-        result = _run_into(partial, cfg, task, graph_object, catalog_name, progress, spectral,
-                           dict(prune_options or {}))
-        _finish(partial, run_dir, force)
-    except BaseException:  # KeyboardInterrupt included: never leave a half-written run behind
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    from sculpt.locks import exclusive_output
+
+    with exclusive_output(run_dir.with_name(f".{run_dir.name}.lock"), run_dir):
+        _check_out(run_dir, force)  # again, now that no other run can be finishing it
+        partial = _make_partial(run_dir)
+        try:
+            result = _run_into(partial, cfg, task, graph_object, catalog_name, progress, spectral,
+                               dict(prune_options or {}))
+            _finish(partial, run_dir, force)
+        except OutputError as exc:  # name the file the user will look for, not the partial one
+            shutil.rmtree(partial, ignore_errors=True)
+            raise OutputError(str(exc).replace(str(partial), str(run_dir))) from None
+        except BaseException:  # KeyboardInterrupt / SIGTERM included: never leave a half-written run
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
     result.paths = {key: run_dir / path.relative_to(partial) for key, path in result.paths.items()}
     result.paths["run_dir"] = run_dir
     return result
+
+
+def is_run_dir(path) -> bool:
+    """Whether ``path`` is a finished ``sculpt run`` directory (config, network, modules, score)."""
+    path = Path(path)
+    return all((path / name).is_file() for name in ("config.json", "net.npz", "modules.json", "score.json"))
 
 
 # ------------------------------------------------------------------------------------ config
@@ -253,25 +285,52 @@ def _check_out(run_dir: Path, force: bool) -> None:
         raise ConfigError(f"output {run_dir} exists and is not a directory")
 
 
+def _fresh_sibling(run_dir: Path, suffix: str) -> Path:
+    """A new, empty, hidden directory beside ``run_dir`` whose name no user owns, mode per umask."""
+    from sculpt.atomic import current_umask, output_error
+
+    try:
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", suffix=suffix, dir=run_dir.parent))
+    except OSError as exc:
+        raise output_error(run_dir, exc) from None
+    os.chmod(path, 0o777 & ~current_umask())  # mkdtemp makes 0700; a run dir is as readable as any
+    return path
+
+
+def _make_partial(run_dir: Path) -> Path:
+    return _fresh_sibling(run_dir, ".partial")
+
+
 def _finish(partial: Path, run_dir: Path, force: bool) -> None:
-    """Move the finished run into place; an old run (``force``) is removed only afterwards."""
-    old = None
+    """Move the finished run into place; an old run (``force``) is removed only afterwards.
+
+    The old run is first moved into a fresh hidden directory of ours, so nothing the user owns
+    (an ``OUT.old`` of theirs, say) is ever touched; if the new run cannot be moved in, the old
+    one is put back.
+    """
+    holder = None
     if run_dir.exists():
         if not force:
             raise ConfigError(f"output directory {run_dir} already exists; use --force to replace it")
-        old = run_dir.with_name(run_dir.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        run_dir.rename(old)
-    partial.rename(run_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        holder = _fresh_sibling(run_dir, ".old")
+        run_dir.rename(holder / run_dir.name)
+    try:
+        partial.rename(run_dir)
+    except BaseException:
+        if holder is not None:
+            (holder / run_dir.name).rename(run_dir)
+            holder.rmdir()
+        raise
+    if holder is not None:
+        shutil.rmtree(holder, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------ pipeline
 def _say(progress: bool, message: str) -> None:
+    """A step message on the ``sculpt`` logger (the CLI shows INFO on stderr; ``-q`` hides it)."""
     if progress:
-        print(message, file=sys.stderr, flush=True)
+        log.info(message)
 
 
 def _run_into(run_dir: Path, cfg: RunConfig, task, graph_object, catalog_name, progress: bool,
@@ -279,7 +338,10 @@ def _run_into(run_dir: Path, cfg: RunConfig, task, graph_object, catalog_name, p
     from sculpt.detect import detect_modules
     from sculpt.prune import prune_grid
 
-    paths: dict[str, Path] = {"config": cfg.save(run_dir / "config.json")}
+    from sculpt.provenance import provenance
+
+    paths: dict[str, Path] = {"config": cfg.save(run_dir / "config.json"),
+                              "provenance": write_json(run_dir / "provenance.json", provenance())}
     if graph_object is not None:
         paths.update(write_graph_files(run_dir, graph_object, task.structure))
 
@@ -307,12 +369,37 @@ def _run_into(run_dir: Path, cfg: RunConfig, task, graph_object, catalog_name, p
     paths["score"] = write_json(run_dir / "score.json", score)
 
     _say(progress, "drawing")
-    from sculpt.render.files import draw_run
-
-    drawn, notes = draw_run(run_dir, cfg, net, detection.to_dict(), score, graph_object, task.structure)
+    drawn, notes = _draw_or_note(run_dir, cfg, net, detection, score, graph_object, task.structure)
     paths.update(drawn)
     return RunResult(config=cfg, task=task, net=net, detection=detection, score=score, paths=paths,
                      notes=notes)
+
+
+def _draw_or_note(run_dir: Path, cfg, net, detection, score, graph_object, structure):
+    """The drawings; if they fail, the finished training is kept and the failure noted.
+
+    Drawing is the last and least valuable step (graphviz can fail or run out of memory on a
+    large network): losing minutes of training to it would be wrong. The error goes into
+    ``drawing-failed.txt``, the summary's notes and a warning on the ``sculpt`` logger.
+    """
+    from sculpt.render.files import draw_run
+
+    try:
+        return draw_run(run_dir, cfg, net, detection.to_dict(), score, graph_object, structure)
+    except Exception as exc:  # noqa: BLE001 - any drawing failure; the run's data is already written
+        # paths inside the temporary run directory mean nothing to the user: name the file only
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0].replace(f"{run_dir}{os.sep}", "")
+        note = (f"drawing failed ({reason}); the run is kept without (all) drawings: "
+                f"redraw with `sculpt render RUN_DIR -o DIR`")
+        log.warning(note)
+        paths: dict[str, Path] = {}
+        try:
+            from sculpt.atomic import write_text_atomic
+
+            paths["drawing_failed"] = write_text_atomic(run_dir / DRAWING_FAILED, note + "\n")
+        except OSError:
+            pass  # e.g. the disk is full: the note in the summary still says it
+        return paths, [note]
 
 
 def write_json(path: Path, payload) -> Path:

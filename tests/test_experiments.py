@@ -254,7 +254,7 @@ def test_sculpt_trial_record_is_complete(tmp_path):
     assert (first.ran, first.failed) == (1, 0)
     record = read_records(first.records_path).records[0]
     assert set(record) == {"version", "trial_id", "experiment", "figure", "kind", "config", "status", "metrics",
-                           "densities", "network", "modules", "score", "timings"}
+                           "densities", "network", "modules", "score", "timings", "provenance"}
     assert set(record["score"]) == {"input_separable_success", "inputs_split", "outputs_split"}
     assert record["metrics"]["p_u"] == 70.0 and record["metrics"]["accuracy"]["bit"] == 100.0
     assert record["network"]["arch"] == [4, 24, 4]

@@ -16,7 +16,7 @@ from sculpt.run import RunResult, run
 
 SINGLE = {"p_u": [70], "p_e": [2.5]}
 RUN_FILES = {"config.json", "net.npz", "net.json", "history.json", "modules.json", "hierarchy.json", "score.json",
-             "graph.fg", "structure.json"} | {f"{name}.{ext}" for name in ("network", "hierarchy", "comparison")
+             "graph.fg", "structure.json", "provenance.json"} | {f"{name}.{ext}" for name in ("network", "hierarchy", "comparison")
                                                for ext in ("gv", "svg", "png")}
 
 
@@ -120,16 +120,18 @@ def test_keyboard_interrupt_leaves_no_run_dir(monkeypatch, tmp_path, step):
     monkeypatch.setattr(f"{module}.{name}", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run("input-separable", out=tmp_path / "r", progress=False, spectral=False, **SINGLE)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".r.lock"]  # the (released) lock file only
 
 
-def test_stale_partial_dir_is_replaced(tmp_path):
-    stale = tmp_path / "r.partial"
-    stale.mkdir()
-    (stale / "junk").write_text("x")
+def test_users_partial_and_old_dirs_are_never_touched(tmp_path):
+    for name in ("r.partial", "r.old"):  # names the toolkit once used for its own temporary dirs
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mine.txt").write_text(name)
     run("non-modular", out=tmp_path / "r", progress=False, spectral=False, **SINGLE)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
-    assert not (tmp_path / "r" / "junk").exists()
+    run("non-modular", out=tmp_path / "r", force=True, progress=False, spectral=False, **SINGLE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".r.lock", "r", "r.old", "r.partial"]
+    assert [(tmp_path / n / "mine.txt").read_text() for n in ("r.partial", "r.old")] == ["r.partial", "r.old"]
+    assert not (tmp_path / "r" / "mine.txt").exists()
 
 
 def test_default_out_is_runs_graph_timestamp(monkeypatch, tmp_path):

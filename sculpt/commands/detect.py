@@ -1,10 +1,17 @@
-"""``sculpt detect RUN_DIR|NET.npz``: modules and hierarchy of a saved network, written to JSON."""
+"""``sculpt detect RUN_DIR|NET.npz``: modules and hierarchy of a saved network, written to JSON.
+
+A ``sculpt run`` directory is left as it is: its ``modules.json``, ``hierarchy.json``,
+``score.json`` and drawings come from one detection and must agree, so detecting again (say with
+other thresholds) prints the result and writes it only where ``-o`` says, never over the run's
+own files.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 from sculpt.atomic import write_json_atomic
 from sculpt.commands._inputs import load_network_argument
+from sculpt.errors import ConfigError
 
 
 def register(subparsers) -> None:
@@ -22,7 +29,8 @@ def register(subparsers) -> None:
     p.add_argument("--merge-threshold", type=float, default=0.9,
                    help="delta: edge fraction above which adjacent clusters merge (default 0.9)")
     p.add_argument("-o", "--output", default=None,
-                   help="where to write the JSON (default: modules.json beside the network)")
+                   help="where to write the JSON (default: modules.json beside a network file; nothing "
+                        "for a sculpt run directory, whose own modules.json is never rewritten)")
     p.set_defaults(func=run)
 
 
@@ -53,9 +61,30 @@ def run(args) -> int:
                                clusterability_step_size=args.clusterability_step_size,
                                modularity_threshold=args.modularity_threshold,
                                merge_threshold=args.merge_threshold)
-    output = Path(args.output) if args.output else snapshot.parent / "modules.json"
+    output = _output_path(args.output, snapshot)
+    print(format_detection(detection))
+    if output is None:
+        print(f"not written: {snapshot.parent} is a sculpt run directory, whose modules.json belongs with its "
+              "hierarchy.json, score.json and drawings; save this detection with -o FILE")
+        return 0
     payload = {"source": str(snapshot), **detection.to_dict()}
     write_json_atomic(output, payload)
-    print(format_detection(detection))
     print(f"wrote {output}")
     return 0
+
+
+def _output_path(option: str | None, snapshot: Path) -> Path | None:
+    """Where the detection goes: ``-o``, else ``modules.json`` beside the network; None inside a run.
+
+    A run directory is never rewritten (its files agree with each other): without ``-o`` nothing
+    is written, and ``-o`` naming one of the run's own files is refused.
+    """
+    from sculpt.run import RUN_FILES, is_run_dir
+
+    if option is None:
+        return None if is_run_dir(snapshot.parent) else snapshot.parent / "modules.json"
+    output = Path(option)
+    if output.name in RUN_FILES and is_run_dir(output.parent):
+        raise ConfigError(f"-o {output}: that is a file of the run directory {output.parent}, written with "
+                          "its other files; choose a file outside the run's own")
+    return output

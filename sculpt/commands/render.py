@@ -1,6 +1,9 @@
 """``sculpt render TARGET -o OUT``: draw a function graph, a saved run or a saved network.
 
-* ``GRAPH.fg`` or a catalog name, ``-o out.svg``: the function graph (suffix picks the format).
+* ``GRAPH.fg`` or a catalog name, ``-o out.svg``: the function graph (suffix picks the format);
+  ``-o DIR`` (an existing directory or a name without suffix): ``DIR/<graph>.gv/.svg/.png``.
+  A format asked for by name that cannot be rendered (no graphviz ``dot``) is an error, exit 2;
+  the ``.gv`` source is still written.
 * ``RUN_DIR -o DIR``: the network, hierarchy and comparison drawings of a ``sculpt run`` directory.
 * ``NET.npz -o DIR``: the network and hierarchy of any saved network, modules detected on the fly.
 """
@@ -22,8 +25,9 @@ def register(subparsers) -> None:
     p.add_argument("target", metavar="GRAPH.fg|NAME|RUN_DIR|NET.npz",
                    help="a .fg file, a catalog name, a run directory or a .npz network")
     p.add_argument("-o", "--out", required=True, type=Path,
-                   help="a graph: output file whose suffix (.svg, .png, .pdf or .gv) picks the format; "
-                        "a run directory or network: output directory (network.*, hierarchy.*, comparison.*)")
+                   help="a graph: output file whose suffix (.svg, .png, .pdf or .gv) picks the format, or a "
+                        "directory (<graph>.gv, .svg, .png); a run directory or network: output directory "
+                        "(network.*, hierarchy.*, comparison.*)")
     p.set_defaults(func=run)
 
 
@@ -61,11 +65,15 @@ def classify_target(target: str) -> tuple[str, object]:
     raise AssertionError("unreachable")
 
 
-def _save_one(drawing, out: Path) -> tuple[list[Path], list[str]]:
+def _save_one(drawing, out: Path, name: str) -> tuple[list[Path], list[str]]:
     from sculpt.render.graphviz_io import save_graph
 
-    stem, formats = _output_formats(out)
+    stem, formats = _output_formats(out, name)
     written, note = save_graph(drawing, stem, formats=formats)
+    if note and _is_file_name(out):
+        # the user named the file they want; a .gv alone is not it
+        raise ConfigError(f"cannot write {out}: {note.split(':')[0]}; wrote {written[0]} only "
+                          "(install graphviz: apt-get install graphviz | brew install graphviz)")
     return written, [note] if note else []
 
 
@@ -73,16 +81,16 @@ def _draw_graph_file(path: Path, out: Path):
     import functiongraphs as fg
     from sculpt.render.functiongraph import draw_function_graph
 
-    _output_formats(out)  # refuse a bad suffix before parsing
-    return _save_one(draw_function_graph(fg.load(path)), out)
+    _output_formats(out, path.stem)  # refuse a bad suffix before parsing
+    return _save_one(draw_function_graph(fg.load(path)), out, path.stem)
 
 
 def _draw_catalog_graph(name: str, out: Path):
     from functiongraphs import catalog
     from sculpt.render.functiongraph import draw_function_graph
 
-    _output_formats(out)
-    return _save_one(draw_function_graph(catalog.get(name)), out)
+    _output_formats(out, name)
+    return _save_one(draw_function_graph(catalog.get(name)), out, name)
 
 
 def _draw_run_dir(path: Path, out: Path):
@@ -102,7 +110,17 @@ RENDERERS = {"graph": _draw_graph_file, "catalog": _draw_catalog_graph, "run": _
              "network": _draw_network_file}
 
 
-def _output_formats(out: Path) -> tuple[Path, tuple[str, ...]]:
+def _is_file_name(out: Path) -> bool:
+    """``-o x.svg`` names a file; ``-o DIR`` (existing directory, or no suffix) a directory."""
+    return not out.is_dir() and out.suffix != ""
+
+
+def _output_formats(out: Path, name: str) -> tuple[Path, tuple[str, ...]]:
+    """(stem to write, formats) of a graph drawing's ``-o``."""
+    if not _is_file_name(out):
+        from sculpt.render.files import FORMATS as DIRECTORY_FORMATS
+
+        return out / name, DIRECTORY_FORMATS
     suffix = out.suffix.lower().lstrip(".")
     if suffix == "gv":
         return out.with_suffix(""), ()

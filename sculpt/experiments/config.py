@@ -24,12 +24,19 @@ A trial's settings are ``defaults``, then the cell, then one combination of the 
 may not be given both by a cell and by an axis. Settings are validated and completed by the trial
 kind (see :mod:`sculpt.experiments.trial`), so the trial config stored in a record is fully
 resolved and the trial id (a hash of it) changes exactly when the computation would.
+
+A user's own graph (``graph = "my.fg"``) is found relative to the experiment file's folder (an
+absolute path is kept as it is), and the trial id hashes the file's *content* (with its name),
+not its path: editing the graph makes ``--resume`` run its trials again, while moving the files
+elsewhere keeps them finished.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -94,8 +101,47 @@ def canonical_json(value: Any) -> str:
 
 
 def trial_id(config: Mapping[str, Any]) -> str:
-    """Stable id of a trial config: the first 16 hex digits of SHA-256 of its canonical JSON."""
-    return hashlib.sha256(canonical_json(dict(config)).encode()).hexdigest()[:ID_LENGTH]
+    """Stable id of a trial config: the first 16 hex digits of SHA-256 of its canonical JSON.
+
+    A ``.fg`` graph enters as ``"<file name>#sha256:<digest of its bytes>"`` instead of its path
+    (see :func:`graph_identity`), so the id follows what is computed, not where the file lies.
+    """
+    config = dict(config)
+    graph = config.get("graph")
+    if isinstance(graph, str) and graph.endswith(".fg"):
+        config["graph"] = graph_identity(graph)
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:ID_LENGTH]
+
+
+def graph_identity(path: str | Path) -> str:
+    """``"<name>#sha256:<hex>"`` of a ``.fg`` file: what a trial id hashes in place of its path.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+        digest = _file_digest(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError as exc:
+        raise ConfigError(f"graph file '{path}': cannot read ({exc.strerror or exc})") from None
+    return f"{path.name}#sha256:{digest}"
+
+
+@functools.lru_cache(maxsize=256)
+def _file_digest(path: str, mtime_ns: int, size: int) -> str:
+    """SHA-256 of a file, cached per (path, mtime, size): a grid hashes one graph for many trials."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def resolve_graph_path(raw: dict, base_dir: Path | None) -> dict:
+    """``raw`` with a relative ``.fg`` graph made absolute against ``base_dir`` (the experiment's folder)."""
+    graph = raw.get("graph")
+    if base_dir is None or not isinstance(graph, str) or not graph.endswith(".fg") or Path(graph).is_absolute():
+        return raw
+    return {**raw, "graph": os.path.abspath(base_dir / graph)}
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -118,11 +164,11 @@ def load_experiment(path: str | Path) -> Experiment:
 
     path = Path(path)
     document = read_settings_file(path, "experiment")
-    return expand_experiment(document, source=str(path), default_name=path.stem)
+    return expand_experiment(document, source=str(path), default_name=path.stem, base_dir=path.parent)
 
 
 def expand_experiment(document: Mapping[str, Any], source: str = "<dict>",
-                      default_name: str = "experiment") -> Experiment:
+                      default_name: str = "experiment", base_dir: str | Path | None = None) -> Experiment:
     """Expand a parsed experiment document into its trials.
 
     Parameters
@@ -133,6 +179,9 @@ def expand_experiment(document: Mapping[str, Any], source: str = "<dict>",
         Named in error messages.
     default_name : str
         Used when the document has no ``name``.
+    base_dir : path-like, optional
+        Folder relative ``.fg`` graph paths are resolved against (:func:`load_experiment` passes
+        the experiment file's folder); None leaves them relative to the current directory.
 
     Returns
     -------
@@ -169,7 +218,8 @@ def expand_experiment(document: Mapping[str, Any], source: str = "<dict>",
         if clash:
             raise ConfigError(f"{where}: key '{clash[0]}' is also a [grid] axis; give it in one place only")
         for combo in itertools.product(*(grid[a] for a in axes)):
-            raw = {**defaults, **cell, **dict(zip(axes, combo))}
+            raw = resolve_graph_path({**defaults, **cell, **dict(zip(axes, combo))},
+                                     None if base_dir is None else Path(base_dir))
             label = where + (" " + ", ".join(f"{a}={v!r}" for a, v in zip(axes, combo)) if axes else "")
             params = kind.resolve(raw, label)
             config = {"kind": kind_name, **params}

@@ -7,6 +7,13 @@ at most the trials in flight; ``resume=True`` skips every trial already recorded
 Local cores use joblib/loky with ``return_as="generator_unordered"``. Ray runs the same trial
 function as Ray tasks collected with ``ray.wait`` (see :func:`_execute_on_ray` for why not Ray's
 joblib backend); ``address`` reaches a cluster, a local Ray node is started otherwise.
+
+One writer per output directory: ``OUT/.lock`` is held for the whole call, and a second grid on
+the same ``OUT`` is refused at once (:mod:`sculpt.locks`) instead of running every trial again.
+Ctrl-C and SIGTERM (the ``sculpt`` command turns it into an interrupt) stop the workers (loky
+processes, Ray tasks) before returning; the records already written stay valid, and ``--resume``
+runs the rest exactly once. Each record carries the grid call's ``provenance``
+(:func:`sculpt.provenance.provenance`: versions, commit, command line, time).
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from sculpt.experiments.trial import trial_kind
 
 BACKENDS = ("loky", "ray", "serial")
 RECORDS_NAME = "records.jsonl"
+LOCK_NAME = ".lock"
 RECORD_VERSION = 1
 
 
@@ -101,6 +109,17 @@ def run_grid(experiment: Experiment | str | Path, backend: str = "loky", jobs: i
     if limit is not None and limit < 0:
         raise ConfigError(f"limit must be at least 0, got {limit}")
     out_dir = Path(out) if out is not None else Path("runs") / experiment.name
+    from sculpt.locks import exclusive_output
+
+    with exclusive_output(out_dir / LOCK_NAME, out_dir):
+        return _run_locked(experiment, out_dir, backend, jobs, resume, limit, address, keep_runs, progress)
+
+
+def _run_locked(experiment: Experiment, out_dir: Path, backend: str, jobs, resume: bool, limit, address,
+                keep_runs: bool, progress: bool) -> GridResult:
+    """:func:`run_grid` once ``out_dir`` is locked for this process."""
+    from sculpt.provenance import provenance
+
     records_path = out_dir / RECORDS_NAME
     existing = read_records(records_path)
     if (existing.records or existing.torn_tail is not None) and not resume:
@@ -117,13 +136,21 @@ def run_grid(experiment: Experiment | str | Path, backend: str = "loky", jobs: i
         pending = pending[:limit]
     start = time.perf_counter()
     ran = failed = 0
+    origin = provenance()
     with RecordWriter(records_path, truncate_at=existing.torn_offset) as writer:
         results = _execute(experiment, pending, backend, jobs, address,
                            out_dir / "runs" if keep_runs else None)
-        for record in _with_progress(results, len(pending), experiment.name, progress):
-            writer.write(record)
-            ran += 1
-            failed += record["status"] != "ok"
+        try:
+            for record in _with_progress(results, len(pending), experiment.name, progress):
+                writer.write({**record, "provenance": origin})
+                ran += 1
+                failed += record["status"] != "ok"
+        finally:
+            # On Ctrl-C / SIGTERM: closing joblib's generator aborts the loky workers, closing
+            # the Ray generator shuts its node down; no trial keeps running as an orphan.
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
     finished_now = finished_ids(read_records(records_path).records)
     remaining = sum(t.trial_id not in finished_now for t in experiment.trials)
     return GridResult(records_path, ran, failed, skipped, remaining, torn_note, time.perf_counter() - start)
@@ -327,6 +354,7 @@ def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -
             ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
         else:
             ray.init(address=address, log_to_driver=False)
+    pending = []
     try:
         remote_pack = ray.remote(num_cpus=1, max_retries=0)(execute_pack)
         pending = [remote_pack.remote(*args) for args in calls]
@@ -335,6 +363,8 @@ def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -
             for ref in done:
                 yield from ray.get(ref)
     finally:
+        for ref in pending:  # interrupted: a cluster would otherwise run them to no one
+            ray.cancel(ref, force=True)
         if started_here:
             ray.shutdown()
 

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from sculpt.errors import ConfigError, SculptError
-from sculpt.nets import MaskedMLP, PrunedNet, validate_arch
+from sculpt.nets import MaskedMLP, PrunedNet, resolve_device, validate_arch
 from sculpt.prune.driver import StageLog, run_stage
 from sculpt.prune.edge import EdgeStage
 from sculpt.prune.schedule import HalvingSchedule
@@ -97,29 +97,40 @@ def _derived_seed(seed: int, stream: int) -> int:
 
 
 class _Progress:
-    """tqdm bar over pruning rounds: stage, best accepted density, accepted/rejected steps."""
+    """tqdm bar over the grid's member runs (unit stage then edge stage), with a known total.
 
-    def __init__(self, enabled: bool, desc: str):
+    A member's number of halving rounds is not known in advance, the number of members is: the
+    bar advances when a member's schedule finishes; the postfix shows the stage, rounds so far,
+    accepted/rejected steps and the best accepted density.
+    """
+
+    def __init__(self, enabled: bool, desc: str, total: int | None = None):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(desc=desc, unit="round", file=sys.stderr, disable=not enabled, leave=False)
+        self.bar = tqdm(desc=desc, total=total, unit="member", file=sys.stderr, disable=not enabled, leave=False)
         self.accepted = 0
         self.rejected = 0
+        self.rounds = 0
         self.best = None
+        self._finished: dict[int, tuple[HalvingSchedule, int]] = {}
 
     def __call__(self, stage_name: str, schedule: HalvingSchedule, log: StageLog) -> None:
+        self.rounds += 1
+        _, before = self._finished.get(id(schedule), (schedule, 0))
+        now = int(schedule.done.sum())
+        self._finished[id(schedule)] = (schedule, now)  # the schedule is kept: its id stays unique
         live, passed = log.live[-1], log.accepted[-1]
         self.accepted += int(passed.sum())
         self.rejected += int((live & ~passed).sum())
         if passed.any():
             lowest = float(np.min(log.density[-1][passed]))
             self.best = lowest if self.best is None else min(self.best, lowest)
-        postfix = {"stage": stage_name, "acc": self.accepted, "rej": self.rejected,
+        postfix = {"stage": stage_name, "round": self.rounds, "acc": self.accepted, "rej": self.rejected,
                    "live": int((~schedule.done).sum())}
         if self.best is not None:
             postfix["best density"] = f"{100 * self.best:.2f}%"
         self.bar.set_postfix(postfix, refresh=False)
-        self.bar.update(1)
+        self.bar.update(now - before)
 
     def close(self) -> None:
         self.bar.close()
@@ -375,7 +386,7 @@ def _prune_trials(task, arch, seeds: list[int], lrs: list, p_u, p_e, *, batch_si
     p_u = [] if edge_only else [float(p) for p in p_u]
     p_e = [float(p) for p in p_e]
     unit_rates = [None] if edge_only else p_u  # one edge-stage start per unit-pruning rate
-    device = torch.device(device)
+    device = resolve_device(device)
     generators = [torch.Generator(device=device).manual_seed(_derived_seed(seed, 1)) for seed in seeds]
     packed = K > 1
     n_u, n_e = len(unit_rates), len(p_e)
@@ -392,7 +403,8 @@ def _prune_trials(task, arch, seeds: list[int], lrs: list, p_u, p_e, *, batch_si
     Yva = torch.as_tensor(task.validation.Y, dtype=torch.float32, device=device)
     Xte = torch.as_tensor(task.test.X, dtype=torch.float32, device=device)
     Yte = torch.as_tensor(task.test.Y, dtype=torch.float32, device=device)
-    bar = _Progress(progress, f"prune {task.name}")
+    n_members = K * ((0 if edge_only else n_u) + n_u * n_e)  # per trial: unit stage + edge stage members
+    bar = _Progress(progress, f"prune {task.name}", total=n_members)
     try:
         # 1. dense network (one member per trial)
         dense = (_starting_network(arch, seeds[0], device, init) if K == 1 else

@@ -7,6 +7,7 @@ from pathlib import Path
 import graphviz
 
 from sculpt.atomic import write_bytes_atomic
+from sculpt.errors import RenderError
 
 INSTALL_HINT = ("graphviz 'dot' not found: wrote the .gv source only "
                 "(install: apt-get install graphviz | brew install graphviz | pip install 'neural-sculpt[render]')")
@@ -29,8 +30,8 @@ def save_graph(graph: graphviz.Digraph | graphviz.Graph, stem: str | Path,
         return written, None
     if shutil.which("dot"):
         for fmt in formats:
-            data = graph.pipe(format=fmt)
             target = stem.with_suffix(f".{fmt}")
+            data = _pipe(graph, fmt, target)
             write_bytes_atomic(target, data)
             written.append(target)
         return written, None
@@ -46,3 +47,13 @@ def save_graph(graph: graphviz.Digraph | graphviz.Graph, stem: str | Path,
         tmp.replace(target)
         written.append(target)
     return written, None
+
+
+def _pipe(graph, fmt: str, target: Path) -> bytes:
+    """``dot -T<fmt>`` of ``graph``; a failing ``dot`` is a :class:`RenderError` naming ``target``."""
+    try:
+        return graph.pipe(format=fmt)
+    except (graphviz.CalledProcessError, graphviz.ExecutableNotFound, OSError) as exc:
+        detail = getattr(exc, "stderr", None)
+        detail = detail.decode(errors="replace").strip().splitlines()[-1] if detail else str(exc).splitlines()[0]
+        raise RenderError(f"cannot render {target}: graphviz dot failed ({detail})") from None

@@ -114,6 +114,22 @@ def shuffled_ncut(blocks, method: str, dead: str, k: int, n_init, solver: str,
     return spectral_clustering(graph, k, n_init=n_init, solver=solver, seed=rng).ncut
 
 
+def check_seed_and_jobs(seed, n_jobs) -> None:
+    """Refuse a seed other than None or an integer >= 0, and ``n_jobs`` other than -1 or >= 1.
+
+    Called before any work, so a bad value costs nothing (numpy refuses negative seeds, joblib
+    ``n_jobs=0``, only once the clustering is under way).
+
+    Raises
+    ------
+    ConfigError
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ConfigError(f"seed={seed!r}: expected an integer >= 0 (or None for fresh entropy)")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or not (n_jobs >= 1 or n_jobs == -1):
+        raise ConfigError(f"n_jobs={n_jobs!r}: expected a positive number of workers, or -1 for every core")
+
+
 def relative_clusterability(net, k: int = 12, n_shuffles: int = 50, method: str = "layer", seed: int = 0,
                             n_jobs: int = 1, ties: str = "conservative", dead: str = "degree0",
                             n_init: int | None = None, solver: str = "auto", member: int | None = None,
@@ -128,11 +144,12 @@ def relative_clusterability(net, k: int = 12, n_shuffles: int = 50, method: str 
     n_shuffles : int
         50 in the paper's main tables.
     method : {"layer", "layer_nonzero"}
-    seed : int
+    seed : int >= 0 or None
         Root of one SeedSequence per shuffle (child 0 clusters the network itself), so results
-        are identical for any ``n_jobs``.
+        are identical for any ``n_jobs``. None draws fresh entropy from the operating system;
+        the drawn root is reported as ``seed`` so that run can be repeated.
     n_jobs : int
-        joblib workers for the shuffles.
+        joblib workers for the shuffles: a positive number, or -1 for every core.
     ties : {"conservative", "paper", "mid"}
         How :func:`p_value` counts ties.
     dead, n_init, solver, member
@@ -152,8 +169,11 @@ def relative_clusterability(net, k: int = 12, n_shuffles: int = 50, method: str 
         raise ConfigError(f"ties={ties!r}: choose one of {', '.join(TIES)}")
     if not isinstance(n_shuffles, (int, np.integer)) or n_shuffles < 1:
         raise ConfigError(f"n_shuffles={n_shuffles!r}: expected a positive integer")
+    check_seed_and_jobs(seed, n_jobs)
     graph = net if isinstance(net, WeightGraph) else weight_graph(net, dead=dead, member=member)
-    seeds = np.random.SeedSequence(seed).spawn(n_shuffles + 1)
+    root = np.random.SeedSequence(seed)
+    seed = int(root.entropy)  # None: the fresh entropy drawn, reported so the run can be repeated
+    seeds = root.spawn(n_shuffles + 1)
     observed = spectral_clustering(graph, k, n_init=n_init, solver=solver, seed=seeds[0])
     jobs = (delayed(shuffled_ncut)(graph.blocks, method, graph.dead, k, n_init, solver, s) for s in seeds[1:])
     bar = dict(total=n_shuffles, desc=f"{method} shuffles", disable=not progress, leave=False)

@@ -7,7 +7,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sculpt.spectral.graph import weight_graph
 from sculpt.spectral.kpolicy import choose_k
 from sculpt.spectral.ncut import ncut, partition_from_modules
-from sculpt.spectral.relative import relative_clusterability
+from sculpt.spectral.relative import check_seed_and_jobs, relative_clusterability
 
 
 def detected_modules(net):
@@ -46,7 +46,8 @@ def summary(net, k=12, n_shuffles: int = 50, method: str = "layer", seed: int = 
         See :func:`sculpt.spectral.kpolicy.choose_k`.
     n_shuffles : int
     method : {"layer", "layer_nonzero"}
-    seed : int
+    seed : int >= 0 or None
+        None: fresh entropy, reported as ``seed`` in the result (see :func:`relative_clusterability`).
     dead : {"degree0", "components", "largest"}
     modules : list of modules, optional
         Detected modules; by default ``sculpt.detect.detect_modules(net.masks)`` when available.
@@ -62,6 +63,9 @@ def summary(net, k=12, n_shuffles: int = 50, method: str = "layer", seed: int = 
         ``modules`` (n-cut of the detected modules, ARI/NMI vs the spectral partition) or
         ``modules_note`` when detection is unavailable.
     """
+    check_seed_and_jobs(seed, n_jobs)  # before any work
+    if seed is None:  # one fresh root for k's choice and the shuffles, reported as "seed"
+        seed = int(np.random.SeedSequence().entropy)
     graph = weight_graph(net, dead=dead)
     note = None
     if modules is None:
