@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"sculpt {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    finally:
+        set_command_line(None)  # a later library call in this process records its own argv
 
 
 if __name__ == "__main__":

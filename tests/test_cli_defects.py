@@ -337,3 +337,42 @@ def test_read_only_directory(run_dir, tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == f"sculpt detect: error: cannot write {tmp_path / 'm.json'}: Permission denied\n"
     with pytest.raises(OutputError):
         sculpt.atomic.write_text_atomic(tmp_path / "x.txt", "x")
+
+
+# ------------------------------------------------------------------------------------- experiment graphs
+GRAPH = "inputs x0 x1 x2 x3\na = and(x0, x1)\nb = or(x2, x3)\noutputs a b\n"
+
+
+def test_experiment_graph_paths_resolve_against_the_experiment_file(tmp_path, monkeypatch):
+    from sculpt.experiments.config import load_experiment
+
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "g.fg").write_text(GRAPH)
+    (folder / "e.toml").write_text('kind = "sculpt"\n[[cells]]\ngraph = "g.fg"\narch = [8]\np_u = [70.0]\n'
+                                   'p_e = [2.5]\n')
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    trial = load_experiment(folder / "e.toml").trials[0]
+    assert trial.params["graph"] == str(folder / "g.fg")
+    moved = tmp_path / "moved"
+    folder.rename(moved)  # the same files elsewhere: the same trial
+    assert load_experiment(moved / "e.toml").trials[0].trial_id == trial.trial_id
+
+
+def test_editing_a_graph_changes_its_trial_id_and_resume_runs_it(tmp_path, capsys):
+    (tmp_path / "g.fg").write_text(GRAPH)
+    exp = tmp_path / "e.toml"
+    exp.write_text('kind = "sculpt"\n[[cells]]\ngraph = "g.fg"\narch = [8]\np_u = [70.0]\np_e = [2.5]\n'
+                   'epochs = 20\nlr = 0.1\n')
+    out = tmp_path / "o"
+    assert main(["grid", str(exp), "--backend", "serial", "--out", str(out), "-q"]) == 0
+    assert "ran 1 trials (0 failed), skipped 0" in capsys.readouterr().out
+    assert main(["grid", str(exp), "--backend", "serial", "--out", str(out), "-q", "--resume"]) == 0
+    assert "ran 0 trials (0 failed), skipped 1" in capsys.readouterr().out
+    (tmp_path / "g.fg").write_text(GRAPH.replace("or(x2, x3)", "and(x2, !x3)"))
+    assert main(["grid", str(exp), "--backend", "serial", "--out", str(out), "-q", "--resume"]) == 0
+    assert "ran 1 trials (0 failed), skipped 0" in capsys.readouterr().out
+    records = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
+    assert len({r["trial_id"] for r in records}) == 2 and all(r["status"] == "ok" for r in records)

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
 
 
 def without_timings(records):
-    return sorted(({k: v for k, v in r.items() if k != "timings"} for r in records), key=lambda r: r["trial_id"])
+    return sorted(({k: v for k, v in r.items() if k not in ("timings", "provenance")} for r in records),
+                  key=lambda r: r["trial_id"])
 
 
 def test_loky_and_ray_give_identical_records(tmp_path, monkeypatch):
