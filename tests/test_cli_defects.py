@@ -376,3 +376,28 @@ def test_editing_a_graph_changes_its_trial_id_and_resume_runs_it(tmp_path, capsy
     assert "ran 1 trials (0 failed), skipped 0" in capsys.readouterr().out
     records = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
     assert len({r["trial_id"] for r in records}) == 2 and all(r["status"] == "ok" for r in records)
+
+
+def test_full_disk_while_appending_a_record_leaves_no_partial_line(tmp_path, capsys, monkeypatch):
+    from sculpt.experiments import records
+
+    exp = tmp_path / "e.toml"
+    exp.write_text('name = "e"\nkind = "echo"\n[grid]\nvalue = [1, 2, 3]\n')
+    real_write, calls = os.write, []
+
+    def write(fd, data):
+        calls.append(len(data))
+        if len(calls) == 2:  # the second record: half of it reaches the disk, then the disk is full
+            real_write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(records.os, "write", write)
+    out = tmp_path / "o"
+    assert main(["grid", str(exp), "--backend", "serial", "--out", str(out), "-q"]) == 2
+    assert capsys.readouterr().err == f"sculpt grid: error: cannot write {out / 'records.jsonl'}: No space left on device\n"
+    lines = (out / "records.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["config"]["value"] == 1
+    monkeypatch.setattr(records.os, "write", real_write)
+    assert main(["grid", str(exp), "--backend", "serial", "--out", str(out), "-q", "--resume"]) == 0
+    assert sorted(json.loads(x)["config"]["value"] for x in (out / "records.jsonl").read_text().splitlines()) == [1, 2, 3]

@@ -55,7 +55,7 @@ def run(args) -> int:
 
     net = load_network_argument(args.path, need_weights=True)
     s = summary(net, k=args.k, n_shuffles=args.shuffles, method=args.method, seed=args.seed, dead=args.dead,
-                n_jobs=args.jobs, ties=args.ties, progress=True)
+                n_jobs=args.jobs, ties=args.ties, progress=getattr(args, "progress", True))
     print(format_summary(s))
     if args.json_out:
         write_json_atomic(Path(args.json_out), s)

@@ -114,23 +114,45 @@ class RecordWriter:
     """
 
     def __init__(self, path: str | Path, truncate_at: int | None = None):
+        from sculpt.atomic import output_error
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if truncate_at is not None:
-            with open(self.path, "r+b") as handle:
-                handle.truncate(truncate_at)
-                handle.flush()
-                os.fsync(handle.fileno())
-        self._handle = open(self.path, "ab")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if truncate_at is not None:
+                with open(self.path, "r+b") as handle:
+                    handle.truncate(truncate_at)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            self._handle = open(self.path, "ab", buffering=0)  # unbuffered: a failed write is undone below
+        except OSError as exc:
+            raise output_error(self.path, exc) from None
         self._sync_directory()
 
     def write(self, record: Mapping[str, Any]) -> None:
-        """Append one record as a single line and make it durable."""
-        line = json.dumps(record, sort_keys=True, allow_nan=False, separators=(",", ":")) + "\n"
-        # One write call per line: a kill can only ever leave this line incomplete.
-        self._handle.write(line.encode())
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        """Append one record as a single line and make it durable.
+
+        Raises
+        ------
+        OutputError
+            The line could not be written (e.g. a full disk); the file is cut back to where it was,
+            so no partial line is left behind.
+        """
+        from sculpt.atomic import output_error
+
+        data = memoryview((json.dumps(record, sort_keys=True, allow_nan=False, separators=(",", ":")) + "\n").encode())
+        fd = self._handle.fileno()
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            while data:  # a kill can only ever leave this line incomplete (resume cuts a torn tail)
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass
+            raise output_error(self.path, exc) from None
 
     def close(self) -> None:
         """Close the file."""
