@@ -37,7 +37,9 @@ def write_echo(tmp_path: Path, sleep: float = 0.0, name: str = "echo.toml") -> P
 
 
 def without_timings(records: list[dict]) -> list[dict]:
-    return sorted(({k: v for k, v in r.items() if k != "timings"} for r in records), key=lambda r: r["trial_id"])
+    """Records without what may differ between identical trials: timings and provenance (its time)."""
+    return sorted(({k: v for k, v in r.items() if k not in ("timings", "provenance")} for r in records),
+                  key=lambda r: r["trial_id"])
 
 
 # ------------------------------------------------------------------------------------ config

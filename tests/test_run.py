@@ -29,7 +29,7 @@ def separable_run(tmp_path_factory) -> RunResult:
 def test_run_dir_holds_every_file_and_nothing_else(separable_run):
     run_dir = separable_run.run_dir
     assert {p.name for p in run_dir.iterdir()} == RUN_FILES
-    assert not run_dir.with_name(run_dir.name + ".partial").exists()
+    assert sorted(p.name for p in run_dir.parent.iterdir()) == [f".{run_dir.name}.lock", run_dir.name]  # no partial
     assert set(separable_run.paths.values()) - {run_dir} <= {run_dir / name for name in RUN_FILES}
 
 
