@@ -117,9 +117,11 @@ def test_truncated_pickles_are_one_error():
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_bit_flipped_pickles_give_arrays_or_one_error(data):
+    # Positions are drawn independently of the length: torch's storage keys (and so the pickle's
+    # length) differ from run to run, and hypothesis needs the same draws for the same example.
     raw = bytearray(_mask_pickle([np.eye(3), np.ones((2, 3))]))
     for _ in range(data.draw(st.integers(1, 3))):
-        raw[data.draw(st.integers(0, len(raw) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+        raw[data.draw(st.integers(0, 10**6)) % len(raw)] ^= 1 << data.draw(st.integers(0, 7))
     try:
         out = safepickle.loads(bytes(raw))
     except DataError:
