@@ -1,4 +1,4 @@
-"""Spectral n-cut benchmarks and anchors (spec clusterability.md sections 8-9).
+"""Spectral n-cut benchmarks and anchors (docs/clusterability.md sections 8-9).
 
     python -m bench spectral anchors [--nets 20]        # A1 10.295, A4 6.80, A7 0.000 vs ~9.3
     python -m bench spectral mlp [--shuffles 50]         # ours vs sklearn SpectralClustering, same graphs

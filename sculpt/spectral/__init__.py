@@ -1,6 +1,6 @@
 """Spectral n-cut clusterability of networks, and training-time tools that promote it.
 
-Scoring (Filan et al., "Clusterability in Neural Networks"; spec ``clusterability.md``)::
+Scoring (Filan et al., "Clusterability in Neural Networks"; ``docs/clusterability.md``)::
 
     g = weight_graph(net, dead="degree0")          # |W| graph, dead units dropped and reported
     r = spectral_clustering(g, k=12, seed=0)       # labels, n-cut, eigenvalues, warnings

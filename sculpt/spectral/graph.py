@@ -1,6 +1,6 @@
 """Weight graphs of networks: |W| between units (MLPs) or kernel-slice norms between channels (CNNs).
 
-Spec: ``clusterability.md`` sections 1.1-1.3. Nodes are the units of every layer, input pixels and
+Spec: ``docs/clusterability.md`` sections 1.1-1.3. Nodes are the units of every layer, input pixels and
 output logits included, numbered layer by layer; edge (m, n) carries |w| of the weight between them
 (masks applied, biases ignored). Units that the chosen dead-unit policy removes are reported in
 :attr:`WeightGraph.dropped`.
