@@ -401,3 +401,17 @@ def test_full_disk_while_appending_a_record_leaves_no_partial_line(tmp_path, cap
     monkeypatch.setattr(records.os, "write", real_write)
     assert main(["grid", str(exp), "--backend", "serial", "--out", str(out), "-q", "--resume"]) == 0
     assert sorted(json.loads(x)["config"]["value"] for x in (out / "records.jsonl").read_text().splitlines()) == [1, 2, 3]
+
+
+def test_grid_and_report_outputs_blocked_by_a_file(tmp_path, capsys):
+    exp = tmp_path / "e.toml"
+    exp.write_text('name = "e"\nkind = "echo"\n[grid]\nvalue = [1]\n')
+    blocker = tmp_path / "taken"
+    blocker.write_text("mine")
+    assert main(["grid", str(exp), "--backend", "serial", "--out", str(blocker), "-q"]) == 2
+    assert capsys.readouterr().err == f"sculpt grid: error: cannot write {blocker}: File exists\n"
+    assert main(["grid", str(exp), "--backend", "serial", "--out", str(tmp_path / "o"), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "o"), "-o", str(blocker)]) == 2
+    assert capsys.readouterr().err == f"sculpt report: error: {blocker}: File exists\n"  # any OSError: one line
+    assert blocker.read_text() == "mine"
