@@ -179,6 +179,7 @@ def run(graph, *, arch=None, seed=None, lr=None, batch_size=None, epochs=None, p
     with exclusive_output(run_dir.with_name(f".{run_dir.name}.lock"), run_dir):
         _check_out(run_dir, force)  # again, now that no other run can be finishing it
         partial = _make_partial(run_dir)
+        log.debug("config %s; writing into %s", cfg.to_dict(), partial)
         try:
             result = _run_into(partial, cfg, task, graph_object, catalog_name, progress, spectral,
                                dict(prune_options or {}))

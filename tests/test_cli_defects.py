@@ -190,8 +190,11 @@ def test_step_messages_follow_quiet_and_verbose(tmp_path, capsys):
                  "--no-spectral"]) == 0
     assert capsys.readouterr().err == ""
     assert logging.getLogger("sculpt").level == logging.WARNING
-    assert main(["-v", "catalog", "list"]) == 0
+    assert main(["-v", "run", "non-modular", "--out", str(tmp_path / "c"), "--p-u", "70", "--p-e", "2.5",
+                 "--no-spectral", "--no-progress"]) == 0
     assert logging.getLogger("sculpt").level == logging.DEBUG
+    assert re.search(r"^config \{'graph': 'non-modular', .*\}; writing into .*/\.c\.\w+\.partial$",
+                     capsys.readouterr().err, re.M)
 
 
 def test_pruning_bar_has_a_total(monkeypatch):

@@ -18,6 +18,7 @@ runs the rest exactly once. Each record carries the grid call's ``provenance``
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import time
@@ -31,6 +32,8 @@ from sculpt.errors import ConfigError
 from sculpt.experiments.config import Experiment, Trial, load_experiment
 from sculpt.experiments.records import RecordWriter, finished_ids, read_records
 from sculpt.experiments.trial import trial_kind
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("loky", "ray", "serial")
 RECORDS_NAME = "records.jsonl"
@@ -134,6 +137,8 @@ def _run_locked(experiment: Experiment, out_dir: Path, backend: str, jobs, resum
     skipped = len(experiment.trials) - len(pending)
     if limit is not None:
         pending = pending[:limit]
+    log.debug("%s: %d trials, %d finished before, %d to run now on %s (%s jobs) into %s", experiment.name,
+              len(experiment.trials), skipped, len(pending), backend, jobs or "all", records_path)
     start = time.perf_counter()
     ran = failed = 0
     origin = provenance()
