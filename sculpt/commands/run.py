@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     p.add_argument("--config", type=Path, metavar="FILE", help="settings from a .toml file or a saved config.json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or step messages")
     p.add_argument("--no-spectral", action="store_true", help="skip the spectral clusterability score")
+    p.add_argument("--shuffles", type=int, default=20, metavar="N",
+                   help="layer shuffles of the spectral null model (default 20; p cannot go below 1/(N+1): "
+                        "0.048 at 20, 0.0196 at the paper's 50)")
     p.set_defaults(func=run_command)
 
 
@@ -62,7 +65,7 @@ def run_command(args: argparse.Namespace) -> int:
                  modularity_threshold=args.modularity_threshold, merge_threshold=args.merge_threshold,
                  tie_break=args.tie_break, out=args.out, force=args.force, progress=not args.no_progress,
                  config=args.config, spectral=not args.no_spectral, replay=args.replay,
-                 loader_workers=args.loader_workers)
+                 loader_workers=args.loader_workers, shuffles=args.shuffles)
     print(result.summary())
     return 0
 
@@ -89,6 +92,7 @@ def _run_mnist(args: argparse.Namespace) -> int:
                  modularity_threshold=pick(args.modularity_threshold, preset.modularity_threshold),
                  merge_threshold=pick(args.merge_threshold, preset.merge_threshold), tie_break=args.tie_break,
                  out=args.out, force=args.force, progress=not args.no_progress, config=base,
-                 spectral=not args.no_spectral, prune_options=preset.prune_options())
+                 spectral=not args.no_spectral, prune_options=preset.prune_options(),
+                 shuffles=args.shuffles)
     print(result.summary())
     return 0

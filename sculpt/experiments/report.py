@@ -275,6 +275,7 @@ def _figure_section(figure: str, records: list[dict], out_dir: Path, summary: di
     if figure == "section2":
         lines += _section2_tables(records, out_dir, figure_summary)
     lines += _generic_table(records, figure_summary)
+    lines += _spectral_table(records, figure_summary)
     lines += _diagrams(records, out_dir)
     summary["figures"][figure] = figure_summary
     return lines
@@ -502,6 +503,60 @@ def _generic_table(records: list[dict], figure_summary: dict) -> list[str]:
         lines.append(f"| {graph} | {depth} | {criterion} | {rate.value:.2f} | {rate.trials} | {mean_density} |")
     figure_summary["all"] = [{"graph": g, "criterion": c, "hidden_layers": d, "successes": r.successes,
                               "trials": r.trials} for (g, c, d), r in sorted(rates.items(), key=str)]
+    lines.append("")
+    return lines
+
+
+SPECTRAL_VIEWS = (("modules", "detected modules"), ("spectral_modules_k", "spectral, k = modules"),
+                  ("spectral_eigengap_k", "spectral, k by eigengap"))
+
+
+def _spectral_table(records: list[dict], figure_summary: dict) -> list[str]:
+    """Per cell (graph, hidden widths) and view: mean n-cut, shuffle mean / sd, Z, ARI, modular k/n."""
+    from sculpt.stats import wilson_interval
+
+    cells: dict[tuple, list[dict]] = defaultdict(list)
+    for record in records:
+        if isinstance(record.get("spectral"), dict):
+            cells[(str(record["config"].get("graph")), json.dumps(record["config"].get("arch")))].append(record["spectral"])
+    if not cells:
+        return []
+    shuffles = sorted({s.get("n_shuffles") for group in cells.values() for s in group})
+    lines = ["### Spectral view next to the detected modules", "",
+             f"n-cut of each partition on the |W| graph against {'/'.join(map(str, shuffles))} `layer` shuffles "
+             "(means over trials); modular = p < 0.05, p = (1 + #{shuffle <= n-cut}) / (n + 1) "
+             "(floor 1 / (n + 1)); ARI = mean of the input- and output-unit ARI with the true groups.", "",
+             "| graph | hidden | view | k | n-cut | shuffles (sd) | Z | ARI | modular | 95 % CI | trials |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = []
+
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return sum(values) / len(values) if values else None
+
+    def fmt(value, digits=3):
+        return "" if value is None else f"{value:.{digits}f}"
+
+    for (graph, arch), group in sorted(cells.items()):
+        for view, label in SPECTRAL_VIEWS:
+            stats = [s[view] for s in group if isinstance(s.get(view), dict) and s[view].get("ncut") is not None]
+            if not stats:
+                continue
+            k_key = {"modules": "k_modules", "spectral_modules_k": "k_modules", "spectral_eigengap_k": "k_eigengap"}[view]
+            ks = sorted({s[k_key] for s in group})
+            n_mod = sum(bool(s["modular"]) for s in stats)
+            lo, hi = wilson_interval(n_mod, len(stats))
+            row = {"graph": graph, "arch": json.loads(arch), "view": view, "k": ks,
+                   "ncut": mean([s["ncut"] for s in stats]), "shuffle_mean": mean([s["shuffle_mean"] for s in stats]),
+                   "shuffle_sd": mean([s["shuffle_sd"] for s in stats]), "z": mean([s["z"] for s in stats]),
+                   "ari": mean([s.get("ari") for s in stats]), "modular": n_mod, "trials": len(stats),
+                   "modular_ci": [lo, hi]}
+            rows.append(row)
+            k_text = "/".join(map(str, ks)) if len(ks) <= 3 else f"{ks[0]}-{ks[-1]}"
+            lines.append(f"| {graph} | {arch} | {label} | {k_text} | {fmt(row['ncut'])} | {fmt(row['shuffle_mean'])} "
+                         f"({fmt(row['shuffle_sd'])}) | {fmt(row['z'], 2)} | {fmt(row['ari'], 2)} | "
+                         f"{n_mod}/{len(stats)} | [{lo:.2f}, {hi:.2f}] | {len(stats)} |")
+    figure_summary["spectral"] = rows
     lines.append("")
     return lines
 

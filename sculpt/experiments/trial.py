@@ -136,8 +136,26 @@ def _check_names(where: str, key: str, value: Any) -> list[str]:
     return list(value)
 
 
+SPECTRAL_DEFAULT_SHUFFLES = 20  # p-value floor 1 / 21 = 0.048: the least that can still read p < 0.05
+
+
+def _resolve_spectral(raw: dict, where: str) -> dict:
+    """``spectral`` / ``shuffles`` settings; empty unless ``spectral = true`` (trial ids stay as they were)."""
+    spectral, shuffles = raw.get("spectral", False), raw.get("shuffles")
+    if not isinstance(spectral, bool):
+        raise ConfigError(f"{where}: spectral must be true or false, got {spectral!r}")
+    if shuffles is not None and (isinstance(shuffles, bool) or not isinstance(shuffles, int) or shuffles < 1):
+        raise ConfigError(f"{where}: shuffles must be a positive integer, got {shuffles!r}")
+    if not spectral:
+        if shuffles is not None:
+            raise ConfigError(f"{where}: shuffles = {shuffles} needs spectral = true")
+        return {}
+    return {"spectral": True, "shuffles": SPECTRAL_DEFAULT_SHUFFLES if shuffles is None else shuffles}
+
+
 def _resolve_sculpt(raw: dict, where: str) -> dict:
-    params, _ = _resolve_run_config(raw, where, {})
+    params, _ = _resolve_run_config(raw, where, {"spectral": False, "shuffles": None})
+    params.update(_resolve_spectral(raw, where))
     return params
 
 
@@ -200,6 +218,11 @@ def _finish_sculpt(params: dict, task, net, run_dir: Path | None, timings: dict,
     # The paper's named criteria that apply to this catalog task, plus graded agreement.
     comparison = compare(detection, task.structure, name=params["graph"], hidden_layers=len(params["arch"]))
     timings["score_s"] = time.perf_counter() - tick
+    spectral = None
+    if params.get("spectral"):
+        tick = time.perf_counter()
+        spectral = _spectral_views(net, detection, task, params)
+        timings["spectral_s"] = time.perf_counter() - tick
     if run_dir is not None:
         _save_net(net, run_dir)
     timings["total_s"] = time.perf_counter() - start
@@ -215,7 +238,17 @@ def _finish_sculpt(params: dict, task, net, run_dir: Path | None, timings: dict,
         "modules": _jsonable(detection.to_dict()),
         "score": score,
         "timings": timings,
+        **({"spectral": spectral} if spectral is not None else {}),
     }
+
+
+def _spectral_views(net, detection, task, params: dict) -> dict:
+    """The record's ``spectral`` object (:func:`sculpt.spectral.views.two_views`)."""
+    from sculpt.spectral.views import two_views
+
+    detect = lambda masks: detect_from_params(masks, params)  # noqa: E731 - same settings on shuffles
+    return _jsonable(two_views(net, detection.modules, task.structure, n_shuffles=params["shuffles"],
+                               seed=params["seed"], detect=detect))
 
 
 def build_task(graph: str, noise: float):
@@ -512,7 +545,7 @@ def _analysis_keys() -> tuple[str, ...]:
 
 
 def _sculpt_keys() -> tuple[str, ...]:
-    return _run_config_keys()
+    return _run_config_keys() + ("spectral", "shuffles")
 
 
 def trial_kind(name: str, source: str = "experiment") -> TrialKind:
