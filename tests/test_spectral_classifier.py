@@ -49,7 +49,7 @@ def test_keras_mlp_glorot_limits_and_zero_biases():
     net = keras_mlp((784, 256, 10), seed=3)
     w = net[0].weight.detach()
     assert float(w.abs().max()) <= (6 / (784 + 256)) ** 0.5 and float(w.abs().max()) > 0.99 * (6 / 1040) ** 0.5
-    assert float(net[0].bias.abs().sum()) == 0.0
+    assert float(net[0].bias.detach().abs().sum()) == 0.0
     assert torch.equal(keras_mlp((784, 256, 10), seed=3)[0].weight, w)
     with pytest.raises(ConfigError, match="dropout=1.0"):
         keras_mlp((4, 2), seed=0, dropout=1.0)

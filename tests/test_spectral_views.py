@@ -141,3 +141,17 @@ def test_run_refuses_a_bad_shuffle_count(tmp_path):
 
     with pytest.raises(ConfigError, match="shuffles=0: expected a positive integer"):
         run("input-separable", shuffles=0, out=tmp_path / "r", progress=False)
+
+
+def test_output_truth_falls_back_to_support_groups_only_for_all_singletons():
+    from sculpt.spectral.views import output_truth
+
+    class Separable:
+        output_groups = ((0,), (1,), (2,), (3,))
+        output_support_groups = ((0, 1), (2, 3))
+
+    class Reused(Separable):
+        output_groups = ((0, 2), (1, 3))
+
+    assert output_truth(Separable()) == [(0, 1), (2, 3)]
+    assert output_truth(Reused()) == [(0, 2), (1, 3)]

@@ -17,6 +17,14 @@ declares the settings it accepts (:attr:`TrialKind.keys`), completes them with d
     ``{criterion name: bool}``: the paper's criteria that apply to the task
     (:func:`sculpt.score.compare`) plus ``inputs_split`` / ``outputs_split``.
 
+``spectral`` (``sculpt`` trials with ``spectral = true``; ``shuffles = N``, default 20)
+    both views of the pruned network's modularity (:func:`sculpt.spectral.views.two_views`):
+    n-cut of the detected modules and of the spectral partition (k = detected modules, and k by
+    eigengap), each against the same N ``layer`` shuffles (mean, sd, Z, p, ``modular`` = p < 0.05),
+    and each view's ARI with the task's true structure. p cannot go below 1 / (N + 1), so N >= 20
+    is needed for p < 0.05 to be possible at all. Without ``spectral = true`` neither key enters
+    the trial config, so existing trial ids (and ``--resume``) are unchanged.
+
 Kinds: ``sculpt`` (train, prune on the (p_u, p_e) grid, detect, score: one paper trial),
 ``analysis`` (the section 2 path-product and N90 analyses of a dense or pruned network),
 ``dense`` (train the dense network only and record its per-epoch validation accuracy: the

@@ -13,7 +13,8 @@ For a pruned network with detected modules this computes, on the |W| weight grap
   1 / (n + 1), so ``n_shuffles = 20`` can reach p = 0.048 and no lower), and ``modular`` = p < alpha;
 * given the task's true structure: the adjusted Rand index of each view's labels on the input
   units and on the output units against the true input / output groups (units the view drops
-  count as singletons, as in :func:`sculpt.score.compare`), and their mean ``ari``.
+  count as singletons, as in :func:`sculpt.score.compare`), and their mean ``ari``; the output
+  truth is the output groups, or the output support groups when every output is its own group.
 """
 from __future__ import annotations
 
@@ -68,8 +69,23 @@ def _unit_labels(graph, labels: np.ndarray, layer: int, n: int) -> list[int]:
     return [lookup.get(i, offset + i) for i in range(n)]
 
 
+def output_truth(structure) -> list:
+    """The output grouping to score against: ``output_groups``, or ``output_support_groups`` when
+    every output is its own group (e.g. [4,2,4], where the sub-functions share inputs pairwise:
+    all-singleton truth would give ARI 0 to any partition that pairs outputs)."""
+    groups = list(structure.output_groups)
+    if all(len(g) == 1 for g in groups):
+        return list(getattr(structure, "output_support_groups", groups))
+    return groups
+
+
 def agreement(graph, labels: np.ndarray, structure) -> dict:
-    """ARI of a node partition with the true input and output groups (and their mean)."""
+    """ARI of a node partition with the true input and output groups (and their mean).
+
+    Also returns the partition's labels on the input and output units (``input_labels``,
+    ``output_labels``; units the graph dropped get singleton labels), so another truth can be
+    scored later from the record alone.
+    """
     last = len(graph.layer_sizes) - 1
 
     def truth(n, groups):
@@ -79,11 +95,12 @@ def agreement(graph, labels: np.ndarray, structure) -> dict:
                 out[int(i)] = g
         return out
 
-    ari_in = adjusted_rand_score(truth(structure.n_inputs, structure.input_groups),
-                                 _unit_labels(graph, labels, 0, structure.n_inputs))
-    ari_out = adjusted_rand_score(truth(structure.n_outputs, structure.output_groups),
-                                  _unit_labels(graph, labels, last, structure.n_outputs))
-    return {"input_ari": float(ari_in), "output_ari": float(ari_out), "ari": float((ari_in + ari_out) / 2)}
+    found_in = _unit_labels(graph, labels, 0, structure.n_inputs)
+    found_out = _unit_labels(graph, labels, last, structure.n_outputs)
+    ari_in = adjusted_rand_score(truth(structure.n_inputs, structure.input_groups), found_in)
+    ari_out = adjusted_rand_score(truth(structure.n_outputs, output_truth(structure)), found_out)
+    return {"input_ari": float(ari_in), "output_ari": float(ari_out), "ari": float((ari_in + ari_out) / 2),
+            "input_labels": found_in, "output_labels": found_out}
 
 
 def _view_stats(observed: float, null: np.ndarray, alpha: float) -> dict:
