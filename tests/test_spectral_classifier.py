@@ -58,7 +58,7 @@ def test_keras_mlp_glorot_limits_and_zero_biases():
 def test_kernel_penalty_is_the_keras_sum_over_all_linear_kernels():
     net = keras_mlp((3, 2, 2), seed=0)
     expected = sum(0.1 * m.weight.abs().sum() + 0.01 * m.weight.pow(2).sum() for m in net if hasattr(m, "weight"))
-    assert float(kernel_penalty(net, l1=0.1, l2=0.01)) == pytest.approx(float(expected))
+    assert float(kernel_penalty(net, l1=0.1, l2=0.01).detach()) == pytest.approx(float(expected.detach()))
     assert kernel_penalty(net) == 0.0
     with pytest.raises(ConfigError, match="must be >= 0"):
         kernel_penalty(net, l1=-1.0)
