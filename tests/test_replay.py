@@ -142,3 +142,22 @@ def test_default_configs_and_trial_ids_do_not_change():
     replayed = RunConfig(graph="input-separable", replay="paper", loader_workers=0).to_dict()
     assert replayed["replay"] == "paper" and replayed["loader_workers"] == 0
     assert RunConfig.from_dict(replayed) == RunConfig(graph="input-separable", replay="paper", loader_workers=0)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_loader_streams_match_the_papers_dataloader(workers):
+    # tests/data/paper_loader.json: what torch's DataLoader yields for the paper's noised dataset
+    # (workers 0 and 2, batch 4/8/16, 2 epochs, each followed by the validation pass), and the
+    # next int64 of the process generator afterwards (bench/fidelity/loader_oracle.py)
+    from sculpt.prune.replay import PaperProcess, _Data
+
+    with open(DATA / "paper_loader.json") as f:
+        cases = [c for c in json.load(f)["cases"] if c["workers"] == workers]
+    assert len(cases) == 3
+    data = _Data(Task(catalog.get("input-separable"), noise=0.1))
+    for c in cases:
+        proc = PaperProcess(data, [4, 24, 4], c["seed"], 0.05, c["batch_size"], 1, workers, 100.0, "torch")
+        for epoch in c["epochs"]:
+            assert [x.tolist() for x, _ in proc._train_batches()] == epoch
+            torch.empty((), dtype=torch.int64).random_(generator=proc.g)  # the validation pass's draw
+        assert int(torch.empty((), dtype=torch.int64).random_(generator=proc.g).item()) == c["next_int64"]
