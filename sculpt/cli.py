@@ -112,12 +112,11 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 def _quiet_progress(args: argparse.Namespace) -> None:
     """``sculpt -q``: the sub-commands' own switches for progress output, all off."""
-    for name in ("no_progress",):
-        if hasattr(args, name):
-            setattr(args, name, True)
-    if hasattr(args, "quiet"):
+    if hasattr(args, "no_progress"):  # sculpt run
+        args.no_progress = True
+    if hasattr(args, "quiet"):  # sculpt grid
         args.quiet = True
-    args.progress = False
+    args.progress = False  # the others read this
 
 
 @contextmanager

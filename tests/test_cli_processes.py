@@ -77,7 +77,8 @@ def test_second_run_is_refused_and_sigterm_leaves_nothing(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [".r.lock"]  # no OUT, no partial directory
 
 
-ECHO = 'name = "e"\nkind = "echo"\n[defaults]\nsleep = 1.0\n[grid]\nvalue = [1, 2, 3, 4, 5, 6]\n'
+N_TRIALS = 10  # 1.5 s each on two workers: several seconds still to go when the signal comes
+ECHO = f'name = "e"\nkind = "echo"\n[defaults]\nsleep = 1.5\n[grid]\nvalue = {list(range(1, N_TRIALS + 1))}\n'
 
 
 def _records(path: Path) -> list[dict]:
@@ -104,12 +105,12 @@ def test_second_grid_is_refused_sigterm_stops_workers_and_resume_finishes_once(t
     assert first.returncode == 143 and err.endswith("sculpt grid: terminated\n")
     wait_for(lambda: not any(alive(pid) for pid in workers), timeout=30, what="the workers to stop")
     kept = _records(records)
-    assert 1 <= len(kept) < 6 and all(r["status"] == "ok" for r in kept)
+    assert 1 <= len(kept) < N_TRIALS and all(r["status"] == "ok" for r in kept)
 
     third = sculpt("grid", exp, "--out", out, "--jobs", "2", "-q", "--resume")
     text, err = third.communicate(timeout=300)
     assert third.returncode == 0, err
-    assert f"ran {6 - len(kept)} trials (0 failed), skipped {len(kept)} finished, 0 remaining" in text
+    assert f"ran {N_TRIALS - len(kept)} trials (0 failed), skipped {len(kept)} finished, 0 remaining" in text
     final = _records(records)
     assert final[:len(kept)] == kept  # what was written stays as it was
-    assert sorted(r["config"]["value"] for r in final) == [1, 2, 3, 4, 5, 6]  # each trial exactly once
+    assert sorted(r["config"]["value"] for r in final) == list(range(1, N_TRIALS + 1))  # each exactly once
