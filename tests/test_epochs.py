@@ -70,6 +70,12 @@ def test_dense_experiment_and_the_chosen_epochs_experiment():
     assert not {t.trial_id for t in final.trials} & {t.trial_id for t in experiment.trials}
 
 
+def test_the_pre_step_refuses_replayed_trials():
+    replayed = expand_experiment({**TINY, "defaults": {**TINY["defaults"], "replay": "paper"}})
+    with pytest.raises(ConfigError, match="epoch pre-step trains sculpt's default dense networks; replay = 'paper'"):
+        dense_experiment(replayed)
+
+
 def test_tables2_3_file_is_the_papers_grid():
     experiment = load_experiment(REPO / "examples" / "experiments" / "tables2_3.toml")
     cells = {cell_of(t.params) for t in experiment.trials}

@@ -46,6 +46,11 @@ def dense_experiment(experiment: Experiment, ladder: Sequence[int] = LADDER) -> 
     -------
     Experiment
         Named ``<name>_epochs``, figure ``<figure>_epochs``.
+
+    Raises
+    ------
+    ConfigError
+        A trial sets ``replay`` (its dense network is not the one the dense kind trains).
     """
     from sculpt.experiments.trial import trial_kind
 
@@ -53,6 +58,11 @@ def dense_experiment(experiment: Experiment, ladder: Sequence[int] = LADDER) -> 
     kind = trial_kind("dense")
     trials, seen = [], set()
     for trial in experiment.trials:
+        if trial.params.get("replay") is not None:
+            # The replay's dense network comes from the paper's own training loop, which the dense
+            # kind does not run: a choice made here would describe other networks than the trials'.
+            raise ConfigError(f"{experiment.source}: the epoch pre-step trains sculpt's default dense networks; "
+                              f"replay = {trial.params['replay']!r} is not supported by it")
         params = kind.resolve(dict(trial.params, epochs=ladder[-1]), f"{experiment.source}: trial {trial.trial_id}")
         tid = trial_id({"kind": "dense", **params})
         if tid not in seen:
