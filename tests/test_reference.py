@@ -51,3 +51,25 @@ def test_missing_reference_dir_is_a_clear_error(tmp_path):
 def test_exemplar_detections(exemplar_detections):
     recs = exemplar_detections
     assert len(recs) == 160 and recs["net0000"]["k_per_layer"] == [2, 2]
+
+
+def test_the_package_looks_in_the_environment_and_the_user_cache_only(tmp_path, monkeypatch):
+    from sculpt.reference import default_reference_dir, find_reference_dir, reference_candidates
+
+    monkeypatch.delenv("SCULPT_REFERENCE", raising=False)
+    monkeypatch.delenv("SCULPT_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_reference_dir() == tmp_path / "xdg" / "sculpt" / "reference"
+    assert reference_candidates() == [tmp_path / "xdg" / "sculpt" / "reference"]
+    assert find_reference_dir() is None
+    with pytest.raises(DataError, match=r"reference data not found: .*xdg/sculpt/reference/pruned_networks\.jsonl"
+                                        r" does not exist; convert a clone of the paper's repository with"
+                                        r" `sculpt data paper --from PATH`"):
+        load_records()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "pruned_networks.jsonl").write_text("")
+    monkeypatch.setenv("SCULPT_REFERENCE", str(tmp_path / "mine"))
+    assert find_reference_dir([tmp_path / "other"]) == tmp_path / "mine"
+    assert reference_candidates([tmp_path / "other"])[::2] == [tmp_path / "mine", tmp_path / "other"]
+    with pytest.raises(DataError, match="detection_exemplar.jsonl does not exist: it holds the paper code's own"):
+        load_exemplar_detections()
