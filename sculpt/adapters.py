@@ -30,7 +30,8 @@ def _is_torch_module(obj) -> bool:
 
 # Modules applied element by element (so a unit's output depends on its own pre-activation only):
 # the only thing sculpt lets sit between two Linear layers. Dropout is the identity at evaluation
-# and sculpt trains without it; Flatten may only come before the first Linear (it flattens inputs).
+# and sculpt trains without it; Flatten may only come before the first Linear (it flattens inputs);
+# Softmax / LogSoftmax over a row may only come after the last Linear (a classifier's output).
 ELEMENTWISE = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Tanh",
                "Sigmoid", "Hardtanh", "Hardsigmoid", "Hardswish", "Softplus", "Softsign", "Tanhshrink",
                "LogSigmoid", "Threshold", "Hardshrink", "Softshrink")
@@ -96,10 +97,11 @@ def read_sequential(model) -> SequentialLayout:
     """
     import torch
 
-    if not isinstance(model, torch.nn.Sequential):
+    if not isinstance(model, torch.nn.Sequential) or type(model).forward is not torch.nn.Sequential.forward:
         raise SculptError(f"expected a torch.nn.Sequential MLP, got {type(model).__name__}: a model with "
                           "its own forward (skip connections, branches) cannot be read as a chain of layers")
     linears, after = [], []
+    last_row_wise = None
     for where, layer in _flatten(model):
         if isinstance(layer, torch.nn.Linear):
             if linears and layer.in_features != linears[-1][1].out_features:
@@ -112,6 +114,14 @@ def read_sequential(model) -> SequentialLayout:
         elif isinstance(layer, torch.nn.Flatten):
             if linears:
                 _refuse(where, layer, "comes after a Linear layer")
+        elif isinstance(layer, (torch.nn.Softmax, torch.nn.LogSoftmax)):
+            # over the features of a row: harmless after the last Linear (checked below), not between
+            if getattr(layer, "dim", None) not in (1, -1):
+                _refuse(where, layer, f"normalises over dim={layer.dim!r}, not over a row's outputs (dim=1)")
+            if not linears:
+                _refuse(where, layer, "comes before the first Linear layer")
+            after[-1].append(layer)
+            last_row_wise = (where, layer, len(linears))
         elif isinstance(layer, tuple(getattr(torch.nn, n) for n in ELEMENTWISE)):
             if not linears:
                 _refuse(where, layer, "comes before the first Linear layer")
@@ -124,6 +134,8 @@ def read_sequential(model) -> SequentialLayout:
             _refuse(where, layer, "is not a Linear layer or an element-wise activation")
     if not linears:
         raise SculptError("the Sequential model has no Linear layer")
+    if last_row_wise is not None and last_row_wise[2] < len(linears):
+        _refuse(last_row_wise[0], last_row_wise[1], "mixes a row's units and sits between Linear layers")
     return SequentialLayout(linears=linears, after=after)
 
 

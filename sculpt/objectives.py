@@ -47,6 +47,17 @@ def _identity(x):
     return x
 
 
+def apply_final(final: Callable, logits: torch.Tensor) -> torch.Tensor:
+    """``final`` on every row of a stack's logits (E, B, n_out), as the model applies it to (B, n_out).
+
+    The rows are flattened first so that a row-wise final module (``Softmax(dim=1)``) normalises
+    over a row's outputs, not over the batch.
+    """
+    if final is _identity:
+        return logits
+    return final(logits.reshape(-1, logits.shape[-1])).reshape(logits.shape)
+
+
 class BuiltinLoss:
     """One of :data:`LOSSES`, applied to ``final(logits)`` (``final``: the model's last activation)."""
 
@@ -57,7 +68,7 @@ class BuiltinLoss:
         targets = targets.expand(logits.shape[0], *targets.shape[-2:])
         if self.name == "bce":
             return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").mean(dim=2)
-        outputs = self.final(logits)
+        outputs = apply_final(self.final, logits)
         if self.name == "cross_entropy":
             return -(targets * torch.log_softmax(outputs, dim=2)).sum(dim=2)
         return (outputs - targets).square().mean(dim=2)
@@ -87,7 +98,7 @@ class CallableLoss:
     def rows(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         E, B = logits.shape[:2]
         targets = targets.expand(E, B, targets.shape[-1])
-        outputs = self.final(logits).reshape(E * B, -1)
+        outputs = apply_final(self.final, logits).reshape(E * B, -1)
         try:
             per_row = torch.func.vmap(self._one_row)(outputs, targets.reshape(E * B, -1))
         except Exception as exc:  # noqa: BLE001 - any failure of user code becomes one clear error
@@ -182,7 +193,7 @@ class Metric:
                                                                         type(self.metric).__name__)
 
     def __call__(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        outputs = self.final(logits)
+        outputs = apply_final(self.final, logits)
         targets = targets.expand(outputs.shape[0], *targets.shape[-2:])
         if self.metric == "accuracy":
             return _accuracy(outputs, targets, self.threshold)

@@ -104,6 +104,16 @@ def test_skip_connections_and_shape_breaks_are_refused():
 
     with pytest.raises(SculptError, match="got Residual: a model with its own forward"):
         read_sequential(Residual())
+
+    class SkipSequential(torch.nn.Sequential):  # a Sequential whose forward adds a skip connection
+        def forward(self, x):
+            return super().forward(x) + x
+
+    with pytest.raises(SculptError, match="got SkipSequential: a model with its own forward"):
+        read_sequential(SkipSequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 4)))
+    nested = torch.nn.Sequential(torch.nn.Linear(4, 4), SkipSequential(torch.nn.ReLU(), torch.nn.Linear(4, 4)))
+    with pytest.raises(SculptError, match=r"layer 1 \(SkipSequential\) is a container sculpt cannot flatten"):
+        read_sequential(nested)
     with pytest.raises(SculptError, match=r"layer 2 \(Linear\) has 5 inputs but the Linear before it \(layer 0\) has 6"):
         read_sequential(torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Linear(5, 2)))
 
@@ -347,3 +357,22 @@ def test_bad_data_is_refused_with_what_and_where():
         prune_sequential(torch.nn.Sequential(*model, torch.nn.Tanh()), (X, Y.argmax(1)), loss="cross_entropy")
     with pytest.raises(ConfigError, match="needs at least two Linear layers"):
         prune_sequential(torch.nn.Sequential(torch.nn.Linear(4, 2)), (X, Y))
+
+
+def test_a_classifier_ending_in_log_softmax_prunes_with_nll_and_is_read_by_detection():
+    from sculpt.detect import detect_modules
+
+    X, _ = boolean_rows()
+    classes = X[:, 0].long() + 2 * X[:, 2].long()  # 4 classes from x0 and x2
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 4),
+                                torch.nn.LogSoftmax(dim=1))
+    net = prune_sequential(model, (X, classes), loss=torch.nn.NLLLoss(), p_u=[20.0], p_e=[10.0], lr=0.05,
+                           epochs=20, threshold=100.0, batch_size=8)
+    exported = to_sequential(net)
+    assert isinstance(exported[3], torch.nn.LogSoftmax) and exported[3].dim == 1
+    with torch.no_grad():
+        assert torch.equal(exported(X).argmax(dim=1), classes)
+    assert detect_modules(exported).to_dict() == detect_modules(net.masks).to_dict()
+    with pytest.raises(SculptError, match=r"layer 3 \(Softmax\) normalises over dim=0"):
+        read_sequential(torch.nn.Sequential(*model[:3], torch.nn.Softmax(dim=0)))
