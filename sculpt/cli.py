@@ -119,10 +119,22 @@ def _quiet_progress(args: argparse.Namespace) -> None:
     args.progress = False  # the others read this
 
 
+_sigterm_received = False
+
+
 @contextmanager
 def sigterm_as_interrupt():
-    """Turn SIGTERM into :class:`Terminated` while the command runs (main thread only)."""
+    """Turn SIGTERM into :class:`Terminated` while the command runs (main thread only).
+
+    The flag :data:`_sigterm_received` remembers it too: some libraries re-raise an exception from
+    a signal handler as a plain KeyboardInterrupt (Ray's ``ray.wait`` does).
+    """
+    global _sigterm_received
+    _sigterm_received = False
+
     def handler(signum, frame):
+        global _sigterm_received
+        _sigterm_received = True
         raise Terminated()
 
     try:
@@ -155,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as exc:
         print(f"sculpt {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except Terminated:
-        print(f"sculpt {args.command}: terminated", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated) or _sigterm_received:
+            print(f"sculpt {args.command}: terminated", file=sys.stderr)
+            return 143
         print(f"sculpt {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

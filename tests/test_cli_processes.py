@@ -114,3 +114,21 @@ def test_second_grid_is_refused_sigterm_stops_workers_and_resume_finishes_once(t
     final = _records(records)
     assert final[:len(kept)] == kept  # what was written stays as it was
     assert sorted(r["config"]["value"] for r in final) == list(range(1, N_TRIALS + 1))  # each exactly once
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("ray") is None,
+                    reason="ray is not installed (optional extra: pip install 'neural-sculpt[ray]')")
+def test_sigterm_of_a_ray_grid_cancels_its_tasks(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    exp = tmp_path / "e.toml"
+    exp.write_text(ECHO)
+    out = tmp_path / "o"
+    grid = sculpt("grid", exp, "--backend", "ray", "--out", out, "--jobs", "2", "-q")
+    wait_for(lambda: _records(out / "records.jsonl"), timeout=240, what="the first record")
+    workers = descendants(grid.pid)
+    grid.send_signal(signal.SIGTERM)  # ray.init's own SIGTERM handler (sys.exit) must not win
+    _, err = grid.communicate(timeout=120)
+    assert grid.returncode == 143 and err.endswith("sculpt grid: terminated\n")
+    wait_for(lambda: not any(alive(pid) for pid in workers), timeout=60, what="the Ray processes to stop")
+    kept = _records(out / "records.jsonl")
+    assert 1 <= len(kept) < N_TRIALS and all(r["status"] == "ok" for r in kept)

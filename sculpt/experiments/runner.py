@@ -355,10 +355,11 @@ def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        if address is None:
-            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
+        with _keep_sigterm_handler():  # ray.init installs sys.exit for SIGTERM; ours cleans up first
+            if address is None:
+                ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=address, log_to_driver=False)
     pending = []
     try:
         remote_pack = ray.remote(num_cpus=1, max_retries=0)(execute_pack)
@@ -372,6 +373,23 @@ def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -
             ray.cancel(ref, force=True)
         if started_here:
             ray.shutdown()
+
+
+@contextmanager
+def _keep_sigterm_handler():
+    """Put back the SIGTERM handler a call replaced (main thread only: elsewhere none can be set)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
 
 
 def _import_ray():
