@@ -1,8 +1,9 @@
 """replay="paper": the paper's own pruning code replayed random number for random number.
 
 The oracle records in tests/data/replay_oracle.json were produced by the paper's code itself
-(commit dae13ab, paperbench patches, torch 2.13 CPU, numpy 1.26) through
-bench/fidelity/oracle.py; docs/fidelity/index.md says how to regenerate them. No oracle is needed
+(commit dae13ab, paperbench patches) through bench/fidelity/oracle.py: ``is_s0_w0`` with workers
+off on torch 2.13 CPU / numpy 1.26, ``is_s0_w2`` with the published 2 DataLoader workers on the
+paper's own pin, torch 1.12.0 / numpy 1.22 (the first of its five P_e searches); docs/fidelity/index.md says how to regenerate them. No oracle is needed
 here: the test replays the same trials and compares every round and the final masks.
 """
 from __future__ import annotations
@@ -48,7 +49,7 @@ def test_paper_percentile_example():
     assert float(paper_percentile(np.array([3.0], dtype=np.float32), 70.0)) == 3.0
 
 
-@pytest.mark.parametrize("key", ["is_s0_w0"])
+@pytest.mark.parametrize("key", ["is_s0_w0", "is_s0_w2"])
 def test_replay_equals_the_papers_code(key, one_torch_thread):
     o = _oracle()[key]
     task = Task(catalog.get(GRAPHS[tuple(o["modularity"])]), noise=0.1)

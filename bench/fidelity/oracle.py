@@ -205,7 +205,9 @@ def _rounds(events):
                 first = rec
             else:
                 rnd.update(rec, trained=True, accepted=bool(ev["accuracy"] >= 100.0))
-        elif ev["ev"] == "save":
+        elif ev["ev"] == "save" and ev["path"].endswith(".pth"):
+            # the end of a search (torch.save of its model); pickling tensors into the result
+            # .pkl files calls torch.save on byte buffers too, which are not search ends
             searches.append(cur)
             cur, rnd = [], None
     return first, searches
@@ -226,8 +228,9 @@ def run_trial(src, python, family, modularity, arch, seed, lr, batch_size, epoch
     for name, extra in (("unit", ["--prune_units", "1"]),
                         ("edge", ["--prune_units", "0", "--pruning_gradient", *map(str, map(float, p_e))])):
         ev = os.path.join(work, f"{name}.events.json")
-        subprocess.run([python, os.path.abspath(__file__), "--stage", "--src", src, "--events", ev, "--",
-                        *common, *extra], check=True, env=env)
+        if not (workdir and os.path.exists(ev)):  # --workdir of a finished run: assemble only
+            subprocess.run([python, os.path.abspath(__file__), "--stage", "--src", src, "--events", ev, "--",
+                            *common, *extra], check=True, env=env)
         with open(ev) as f:
             logs[name] = json.load(f)
     dense, unit_searches = _rounds(logs["unit"])
@@ -272,9 +275,11 @@ def main(argv) -> int:
     p.add_argument("--pu", type=float, required=True)
     p.add_argument("--pe", nargs="+", type=float, default=[2.5, 2.0, 1.5, 1.0, 0.5])
     p.add_argument("--out", required=True)
+    p.add_argument("--workdir", help="scratch folder of the run (default: a new temporary one); "
+                                     "if it holds a finished run, only assemble its record")
     ns = p.parse_args(argv)
     rec = run_trial(ns.src, sys.executable, ns.family, ns.modularity, ns.arch, ns.seed, ns.lr, ns.batch_size,
-                    ns.epochs, ns.pu, ns.pe)
+                    ns.epochs, ns.pu, ns.pe, workdir=ns.workdir)
     with open(ns.out, "w") as f:
         json.dump(rec, f)
     return 0
