@@ -118,7 +118,8 @@ def test_prune_runs_on_a_tiny_two_digit_task():
 def test_prune_options_are_the_keywords_a_run_config_lacks():
     small = presets.get("mnist-two-digits", "small")
     assert small.prune_options() == {"dense_epochs": 15, "min_step": 0.02, "max_rounds": 15,
-                                     "unit_score_batch_size": 1024}
+                                     "unit_score_batch_size": 1024, "condense": True}
+    assert presets.get("mnist-two-digits", "paper").prune_options()["condense"] is False
     hier = presets.get("mnist-hierarchical", "small")
     assert (hier.dense_epochs, hier.max_rounds, hier.accuracy_threshold) == (15, 12, 89.0)
 
