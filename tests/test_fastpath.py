@@ -184,3 +184,20 @@ def test_packs_balance_workers_and_keep_unpackable_trials_apart():
     assert two[0][0].params["graph"] == "reused"  # the costlier packs go first
     echo = expand_experiment({"name": "e", "kind": "echo", "grid": {"seed": [0, 1, 2]}})
     assert [len(p) for p in runner.pack_trials(list(echo.trials), jobs=1)] == [1, 1, 1]
+
+
+def test_a_pack_leaves_out_the_trials_that_sit_a_round_out():
+    from sculpt.prune.driver import train_trying
+
+    task = reference_task("input-separable")
+    trying = np.array([False, False, True, False, True])  # trial 0 (members 0-1) sits out
+    kwargs = dict(lr=[0.05, 0.1], batch_size=8, epochs=3, segments=[2, 3])
+    compact = _masked_model([4, 10, 10, 4], members=5)
+    full = _masked_model([4, 10, 10, 4], members=5)
+    gens = lambda: [torch.Generator().manual_seed(s) for s in (1, 2)]
+    acc = train_trying(compact, task, trying, dict(kwargs, generator=gens()))
+    ref = train(full, task, active=torch.from_numpy(trying), **dict(kwargs, generator=gens()))
+    for a, b in zip(compact.parameters(), full.parameters()):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(acc[trying], ref.val_accuracy[trying])
+    assert np.isnan(acc[:2]).all() and not np.isnan(acc[2:]).any()  # trial 0 was left out

@@ -276,15 +276,17 @@ def _call_args(experiment: Experiment, pack: list[Trial], runs_dir: Path | None,
             experiment.figure, run_dirs, limit_threads)
 
 
-# Packing bound: members of one stack times the floats each holds per training (weights, masks,
-# gradients, Adam moments, best copy, and one epoch of activations).
-PACK_MAX_FLOATS = 64 * 2 ** 20
+# Packing bound: the floats one training step of the edge stage touches (per member: weights,
+# gradients and the two Adam moments, and three activations per unit of a batch). Past a few MB the
+# step leaves the CPU caches: a step of [8, 36, 36, 4] members cost 9.9 us per member in a stack of
+# 70 and 22 us in a stack of 140 (bench/speed.py's numbers), so a pack stays below this.
+PACK_MAX_FLOATS = 1_500_000
 
 
 def pack_trials(trials: list[Trial], jobs: int = 1) -> list[list[Trial]]:
     """Group trials that can share a stack (same ``pack_key``), largest estimated cost first.
 
-    A group is split into packs of at most ``PACK_MAX_FLOATS`` floats (memory) and, with several
+    A group is split into packs of at most ``PACK_MAX_FLOATS`` floats (cache-sized steps) and, with several
     workers, small enough that the ``jobs`` workers get about two packs each (balance).
     Trials of kinds without packing, or with a ``None`` key, form packs of one.
     """
@@ -323,7 +325,8 @@ def _trial_shape(t: Trial) -> tuple[int, int, int]:
         return 1, 1, 1
     n_w = sum(a * b for a, b in zip(arch[:-1], arch[1:]))
     members = max(1, len(params.get("p_u") or [0])) * max(1, len(params["p_e"]))
-    return members, 10 * n_w + 4 * rows * sum(arch), rows
+    batch = min(rows, int(params.get("batch_size", rows)))
+    return members, 4 * n_w + 3 * batch * sum(arch), rows
 
 
 @functools.lru_cache(maxsize=None)
@@ -341,7 +344,8 @@ def _pack_floats(t: Trial) -> int:
 
 def _pack_cost(pack: list[Trial]) -> float:
     members, per_member, rows = _trial_shape(pack[0])
-    return len(pack) * members * per_member * float(pack[0].params.get("epochs", 1))
+    # a step's work times the steps (rows per epoch, epochs): the order in which packs start
+    return len(pack) * members * per_member * rows * float(pack[0].params.get("epochs", 1))
 
 
 def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -> Iterator[dict]:

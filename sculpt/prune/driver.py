@@ -93,12 +93,11 @@ def run_stage(model: MaskedMLP, task, stage: Stage, schedule: HalvingSchedule, *
         accuracy = np.full(schedule.members, np.nan)
         if trying.any():
             stage.prune(model, pp, trying)
-            active = None if trying.all() else torch.from_numpy(trying).to(model.device)
-            result = train(model, task, active=active, **train_kwargs)
+            val_accuracy = train_trying(model, task, trying, train_kwargs)
             # acceptance reads the VALIDATION split (result.accuracy is the test split, only reported);
             # for Boolean tasks the two are the same rows
-            accuracy = np.where(trying, result.val_accuracy, np.nan)
-            passed = trying & (result.val_accuracy >= threshold)
+            accuracy = np.where(trying, val_accuracy, np.nan)
+            passed = trying & (val_accuracy >= threshold)
         log.pp.append(pp)
         log.step.append(schedule.step.copy())
         log.live.append(live)
@@ -114,3 +113,38 @@ def run_stage(model: MaskedMLP, task, stage: Stage, schedule: HalvingSchedule, *
         if on_round is not None:
             on_round(stage.name, schedule, log)
     return log
+
+
+def train_trying(model: MaskedMLP, task, trying: np.ndarray, train_kwargs: dict) -> np.ndarray:
+    """Retrain the members in ``trying``; returns every member's validation accuracy (NaN: left out).
+
+    Members that do not try ride along in the stack with loss weight 0 and are restored. In a stack
+    of packed trials (``train_kwargs["segments"]``), a trial none of whose members tries this round
+    is left out of the stack altogether (once most trials of a pack have finished a stage, the
+    stack shrinks to the ones still going). A trial kept in is kept whole, so each of its members
+    sits where it sits when the trial runs alone and its numbers stay bit-identical.
+    """
+    from sculpt.train import member_segments
+
+    E = model.members
+    segments = train_kwargs.get("segments")
+    spans = member_segments(E, segments)
+    keep = [k for k, (lo, hi) in enumerate(spans) if trying[lo:hi].any()]
+    if segments is None or len(keep) == len(spans):
+        active = None if trying.all() else torch.from_numpy(trying).to(model.device)
+        return train(model, task, active=active, **train_kwargs).val_accuracy
+    index = np.concatenate([np.arange(*spans[k]) for k in keep])
+    part = model.select(index)
+    sub_trying = trying[index]
+    pick = lambda value: [value[k] for k in keep] if isinstance(value, (list, tuple)) else value
+    kwargs = dict(train_kwargs, segments=[spans[k][1] - spans[k][0] for k in keep],
+                  generator=pick(train_kwargs["generator"]), lr=pick(train_kwargs["lr"]))
+    active = None if sub_trying.all() else torch.from_numpy(sub_trying).to(model.device)
+    result = train(part, task, active=active, **kwargs)
+    index_t = torch.from_numpy(index).to(model.device)
+    with torch.no_grad():
+        for w, p in zip(model.parameters(), part.parameters()):
+            w[index_t] = p.detach()
+    val_accuracy = np.full(E, np.nan)
+    val_accuracy[index] = result.val_accuracy
+    return val_accuracy
