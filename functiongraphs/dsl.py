@@ -27,6 +27,7 @@ from pathlib import Path
 
 from functiongraphs.errors import GraphError
 from functiongraphs.graph import GATE_ARITY, FunctionGraph, Gate, closest_name, validate
+from functiongraphs.safe_read import normalise_text, read_regular_bytes
 
 SHORTHANDS = ("xor", "xnor", "copy")
 ALL_OPS = tuple(GATE_ARITY) + SHORTHANDS
@@ -96,9 +97,10 @@ def parse(text: str, source: str | None = None) -> FunctionGraph:
     if not isinstance(text, str):
         raise GraphError(f"expected .fg text as str, got {type(text).__name__}", source=source)
     parsed = _Parsed(source=source)
-    lines = text.split("\n")
+    # A byte-order mark and CR / CRLF line ends are accepted as `load` (universal newlines) accepts them.
+    lines = normalise_text(text).split("\n")
     for number, line in enumerate(lines, start=1):
-        _parse_line(parsed, number, line.rstrip("\r"))
+        _parse_line(parsed, number, line)
     parsed.end_pos = (len(lines), 1)
     inputs, gates, outputs = tuple(parsed.inputs), tuple(parsed.gates), tuple(parsed.outputs)
     validate(inputs, gates, outputs, locate=parsed.locate, source=source, warn=True)
@@ -107,12 +109,26 @@ def parse(text: str, source: str | None = None) -> FunctionGraph:
 
 
 def load(path: str | Path) -> FunctionGraph:
-    """Read and parse a ``.fg`` file (see :func:`parse`)."""
+    """Read and parse a ``.fg`` file (see :func:`parse`): UTF-8, a leading BOM and CR / CRLF accepted.
+
+    Raises
+    ------
+    GraphError
+        Also for a file that is not UTF-8 (at the line and column of the first bad byte) or not a
+        regular file (a FIFO or a device is refused before reading).
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GraphError(f"cannot read graph file: {exc}", source=str(path)) from None
+        data = read_regular_bytes(path)
+    except OSError as exc:
+        raise GraphError(f"cannot read graph file: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + data.count(b"\r", 0, exc.start) - data.count(b"\r\n", 0, exc.start) + 1
+        start = max(data.rfind(b"\n", 0, exc.start), data.rfind(b"\r", 0, exc.start)) + 1
+        raise GraphError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", source=str(path), line=line,
+                         col=len(data[start:exc.start].decode("utf-8", "replace")) + 1) from None
     return parse(text, source=str(path))
 
 

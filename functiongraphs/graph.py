@@ -7,6 +7,7 @@ callable so every error names ``file:line:col``.
 from __future__ import annotations
 
 import difflib
+import graphlib
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -293,22 +294,26 @@ def _find_cycle(gates: tuple[Gate, ...]) -> list[str] | None:
 
 
 def _topological_order(inputs: tuple[str, ...], gates: tuple[Gate, ...]) -> list[str]:
-    """Gate names in an order where each gate follows its arguments; keeps definition order when possible."""
-    ready = set(inputs)
-    pending = list(gates)
-    order: list[str] = []
-    while pending:
-        rest = []
-        for g in pending:
-            if all(s in ready for s, _ in g.args):
-                order.append(g.name)
-                ready.add(g.name)
-            else:
-                rest.append(g)
-        if len(rest) == len(pending):  # cannot happen after validate()
-            raise GraphError("cycle among gates " + ", ".join(g.name for g in rest))
-        pending = rest
-    return order
+    """Gate names in an order where each gate follows its arguments, in time linear in the graph size.
+
+    The order is the one of repeated passes over the definitions (each pass takes, in definition
+    order, every gate whose arguments are ready, including gates taken earlier in the same pass),
+    without doing the passes: a gate's pass is the largest pass of its arguments, plus one for an
+    argument defined after it, so it is computed in one sweep along a :mod:`graphlib` order and the
+    names are sorted by (pass, definition index). A chain of 10,000 gates defined in reverse order
+    thus costs one sweep instead of 10,000 passes.
+    """
+    index = {g.name: i for i, g in enumerate(gates)}
+    reads = {g.name: [s for s, _ in g.args if s in index] for g in gates}
+    try:
+        sweep = graphlib.TopologicalSorter(reads).static_order()
+        passes: dict[str, int] = {}
+        for name in sweep:
+            i = index[name]
+            passes[name] = max((passes[a] + (index[a] > i) for a in reads[name]), default=0)
+    except graphlib.CycleError as exc:  # cannot happen after validate()
+        raise GraphError("cycle: " + " -> ".join(exc.args[1])) from None
+    return sorted(index, key=lambda name: (passes[name], index[name]))
 
 
 def _warn_unused(inputs, gates, outputs, locate, source) -> None:

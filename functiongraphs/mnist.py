@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -155,12 +156,14 @@ def load_mnist(cache: str | os.PathLike | None = None) -> MnistData:
     if not path.is_file():
         raise DataError(f"MNIST is not in the cache ({path}); fetch it once with `{FETCH_COMMAND}`"
                         f" (or `{FETCH_COMMAND} --from DIR` for a directory of IDX files)")
+    from sculpt.safe_npz import read_npz
+
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in IDX_NAMES}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        stored = read_npz(path, error=DataError)  # checked member by member: no zlib.error, no huge header
+        arrays = {name: stored[name] for name in IDX_NAMES}
+    except (DataError, KeyError) as exc:
         raise DataError(f"MNIST cache {path} is unreadable ({exc}); fetch it again with"
-                        f" `{FETCH_COMMAND} --force`") from exc
+                        f" `{FETCH_COMMAND} --force`") from None
     return MnistData(**arrays)
 
 
@@ -222,30 +225,45 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     DataError
         Missing file, bad magic number, unknown type code, or a size that does not match the header.
     """
+    from functiongraphs.safe_read import read_regular_bytes
+    from sculpt.memory import available_bytes, format_bytes
+
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+        raw = read_regular_bytes(path)
     except FileNotFoundError:
         raise DataError(f"IDX file not found: {path}") from None
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
-    code, ndim = raw[2], raw[3]
-    if code not in _IDX_DTYPES:
-        raise DataError(f"{path}: unknown IDX type code 0x{code:02x}")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_DTYPES[code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    stream = gzip.GzipFile(fileobj=io.BytesIO(raw)) if raw[:2] == b"\x1f\x8b" else io.BytesIO(raw)
+    try:
+        # The header first: the data is then read up to the size it declares and no further, so a
+        # gzip bomb or a header declaring terabytes never gets allocated.
+        head = stream.read(4)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0:
+            raise DataError(f"{path}: not an IDX file (bad magic number)")
+        code, ndim = head[2], head[3]
+        if code not in _IDX_DTYPES:
+            raise DataError(f"{path}: unknown IDX type code 0x{code:02x}")
+        dims = stream.read(4 * ndim)
+        if len(dims) < 4 * ndim:
+            raise DataError(f"{path}: truncated IDX header")
+        shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4", count=ndim))
+        dtype = np.dtype(_IDX_DTYPES[code])
+        expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        free = available_bytes()
+        if free is not None and expected > free:
+            raise DataError(f"{path}: IDX header declares shape {shape} ({format_bytes(expected)}), more than the "
+                            f"{format_bytes(free)} of memory available")
+        payload = stream.read(expected)
+        extra = len(stream.read(1))
+    except (OSError, EOFError, zlib.error) as exc:  # a corrupt or truncated gzip stream
+        raise DataError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+    if len(payload) != expected or extra:
+        held = f"{len(payload)}" if not extra else f"more than {expected}"
         raise DataError(f"{path}: IDX header says shape {shape} ({expected} bytes of data)"
-                        f" but the file holds {len(raw) - header}")
-    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+                        f" but the file holds {held}")
+    data = np.frombuffer(payload, dtype=dtype).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
 
 

@@ -42,6 +42,13 @@ PAPER_P_E: tuple[float, ...] = (2.5, 2.0, 1.5, 1.0, 0.5)
 # How the grid chooses among equally sparse accepted networks (spec 4.4): the notebook's scan order,
 # or the network whose detected structure has the fewest modules (the authors' manual choice).
 TIE_BREAKS: tuple[str, ...] = ("order", "fewest-modules")
+# Bounds of sane settings (refused beyond them, before anything is allocated or trained). The paper
+# trains at most a few thousand epochs and four hidden layers; these leave room for far more.
+MAX_EPOCHS = 100_000
+MAX_HIDDEN_LAYERS = 64
+MAX_BATCH_SIZE = 2 ** 31 - 1
+MAX_SEED = 2 ** 32 - 1  # numpy's and sklearn's range of integer seeds
+MAX_SETTINGS_BYTES = 16 * 2 ** 20  # a config or experiment file is a few hundred bytes
 
 # (lr, batch_size, epochs) per catalog graph; see the module docstring.
 TRAINING_DEFAULTS: dict[str, tuple[float, int, int]] = {
@@ -131,13 +138,15 @@ class RunConfig:
             for width in self.arch:
                 if width < 1:
                     raise ConfigError(f"arch: every hidden width must be at least 1, got {list(self.arch)}")
-        _check_int("seed", self.seed, minimum=0)
+            if len(self.arch) > MAX_HIDDEN_LAYERS:
+                raise ConfigError(f"arch lists {len(self.arch)} hidden layers; at most {MAX_HIDDEN_LAYERS} are allowed")
+        _check_int("seed", self.seed, minimum=0, maximum=MAX_SEED)
         if self.lr is not None:
             _check_positive("lr", self.lr)
         if self.batch_size is not None:
-            _check_int("batch_size", self.batch_size, minimum=1)
+            _check_int("batch_size", self.batch_size, minimum=1, maximum=MAX_BATCH_SIZE)
         if self.epochs is not None:
-            _check_int("epochs", self.epochs, minimum=1)
+            _check_int("epochs", self.epochs, minimum=1, maximum=MAX_EPOCHS)
         for name, values in (("p_u", self.p_u), ("p_e", self.p_e)):
             if not values:
                 raise ConfigError(f"{name} needs at least one pruning rate")
@@ -283,15 +292,24 @@ def read_settings_file(path: Path, what: str) -> Any:
     Raises ConfigError naming the file when it cannot be read or parsed (``what`` says what kind
     of file it is: "config", "experiment").
     """
+    from functiongraphs.safe_read import decode_text, read_regular_bytes
+    from sculpt.json_input import JSONInputError, loads_strict
+
     try:
-        text = path.read_text()
+        data = read_regular_bytes(path, max_bytes=MAX_SETTINGS_BYTES)
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        text = decode_text(data, path)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: {exc.reason}") from None
     is_json = path.suffix.lower() == ".json"
     try:
-        return json.loads(text) if is_json else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        return loads_strict(text) if is_json else tomllib.loads(text)
+    except (JSONInputError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not valid {'JSON' if is_json else 'TOML'}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid {'JSON' if is_json else 'TOML'}: nested too deeply") from None
 
 
 def training_defaults(graph: str) -> tuple[float, int, int]:
@@ -332,11 +350,13 @@ def _reject_unknown(data: Mapping[str, Any], source: str) -> None:
             raise ConfigError(f"{source}: unknown setting '{key}'{suggestion}")
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
+def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:,}, got {value:,}")
 
 
 def _check_real(name: str, value: Any) -> None:

@@ -76,6 +76,53 @@ def resolve_device(device: Any = "cpu"):
     return resolved
 
 
+# float32 copies of every parameter a stack keeps while pruning: the weights, their gradients, Adam's
+# two moments, the 0/1 masks, the best epoch's copy and the rewind point (weights and masks).
+COPIES_PER_PARAMETER = 8
+# activations kept for the backward pass (pre- and post-ReLU) and the evaluation pass
+ACTIVATION_COPIES = 3
+
+
+def estimate_stack_bytes(arch: Sequence[int], members: int, rows: int = 0) -> int:
+    """Bytes a stack of ``members`` networks needs while it trains and prunes (an estimate from above).
+
+    ``members x 4 x (COPIES_PER_PARAMETER x params + ACTIVATION_COPIES x rows x units)``, where
+    ``params`` counts the weights and biases of one member, ``units`` the non-input units and
+    ``rows`` the largest batch the stack sees at once (a training batch or a whole evaluation split).
+
+    Examples
+    --------
+    >>> estimate_stack_bytes([4, 24, 24, 4], members=70, rows=16)
+    1719200
+    """
+    arch = [int(a) for a in arch]
+    params = sum(a * b + b for a, b in zip(arch[:-1], arch[1:]))
+    units = sum(arch[1:])
+    return 4 * int(members) * (COPIES_PER_PARAMETER * params + ACTIVATION_COPIES * int(rows) * units)
+
+
+def check_stack_memory(arch: Sequence[int], members: int, rows: int = 0, device: Any = "cpu") -> None:
+    """Refuse (ConfigError) a stack that cannot fit in the memory of ``device`` before allocating it.
+
+    Raises
+    ------
+    ConfigError
+        With the estimate of :func:`estimate_stack_bytes`, the memory available and the settings.
+    """
+    from sculpt.memory import check_fits
+
+    needed = estimate_stack_bytes(arch, members, rows)
+    available = None
+    if str(device).startswith("cuda"):
+        import torch
+
+        try:  # an unusable device is refused by resolve_device, with its own message
+            available = int(torch.cuda.mem_get_info(torch.device(device))[0]) if torch.cuda.is_available() else None
+        except (RuntimeError, TypeError, ValueError, AssertionError):
+            available = None
+    check_fits(needed, f"training arch {list(arch)} as a stack of {members} network(s)", available=available)
+
+
 class MaskedMLP:
     """A stack of E masked MLPs with one architecture, trained in lockstep.
 
@@ -541,32 +588,29 @@ class PrunedNet:
         SnapshotError
             Missing or corrupt file, missing key, wrong dtype or shape, inconsistent content.
         """
+        from sculpt.safe_npz import read_npz
+
         target = _stem(path)
         target = target.with_name(target.name + ".npz")
-        if not target.is_file():
+        if not os.path.lexists(target):
             raise SnapshotError(f"{target}: no such snapshot file")
-        try:
-            with np.load(target, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise SnapshotError(f"{target}: not a readable .npz snapshot ({exc})") from None
+        return cls.from_snapshot_arrays(read_npz(target), str(target))
+
+    @classmethod
+    def from_snapshot_arrays(cls, arrays: dict, where: str) -> "PrunedNet":
+        """The snapshot held by the arrays of a ``.npz`` (``header``, ``weight{l}``, ``bias{l}``, ``mask{l}``).
+
+        Raises
+        ------
+        SnapshotError
+            Missing or unexpected key, bad header, wrong dtype or shape, inconsistent content;
+            the message starts with ``where``.
+        """
+        target = where
         if "header" not in arrays:
             raise SnapshotError(f"{target}: missing key 'header'")
-        header_arr = arrays["header"]
-        if header_arr.dtype.kind != "U" or header_arr.shape != ():
-            raise SnapshotError(f"{target}: 'header' must be a unicode string, got {header_arr.dtype}")
-        try:
-            header = json.loads(str(header_arr))
-        except json.JSONDecodeError as exc:
-            raise SnapshotError(f"{target}: header is not valid JSON ({exc})") from None
-        if not isinstance(header, dict) or header.get("format") != SNAPSHOT_FORMAT:
-            raise SnapshotError(f"{target}: header format must be {SNAPSHOT_FORMAT!r}")
-        for key in ("arch", "history", "meta"):
-            if key not in header:
-                raise SnapshotError(f"{target}: header misses key {key!r}")
+        header = parse_header(arrays["header"], str(target))
         arch = header["arch"]
-        if not isinstance(arch, list) or not all(isinstance(a, int) for a in arch) or len(arch) < 2:
-            raise SnapshotError(f"{target}: header arch must be a list of integers, got {arch!r}")
         n = len(arch) - 1
         expected = {"header"} | {f"{k}{l}" for k in ("weight", "bias", "mask") for l in range(n)}
         missing = sorted(expected - set(arrays))
@@ -575,13 +619,44 @@ class PrunedNet:
         extra = sorted(set(arrays) - expected)
         if extra:
             raise SnapshotError(f"{target}: unexpected key {extra[0]!r}")
-        if not isinstance(header["meta"], dict):
-            raise SnapshotError(f"{target}: header meta must be an object")
         net = cls(arch=arch, weights=[arrays[f"weight{l}"] for l in range(n)],
                   biases=[arrays[f"bias{l}"] for l in range(n)], masks=[arrays[f"mask{l}"] for l in range(n)],
                   history=header["history"], meta=header["meta"])
         net.validate(str(target))
         return net
+
+
+def parse_header(header_arr: np.ndarray, where: str) -> dict:
+    """The JSON header of a snapshot, checked: format, keys, arch a list of at least two widths >= 1.
+
+    Raises
+    ------
+    SnapshotError
+        Not a unicode scalar, not JSON (also: nested too deep, NaN or Infinity), wrong format,
+        missing keys, a bad arch or a meta that is not an object.
+    """
+    from sculpt.json_input import JSONInputError, loads_strict
+
+    if header_arr.dtype.kind != "U" or header_arr.shape != ():
+        raise SnapshotError(f"{where}: 'header' must be a unicode string, got {header_arr.dtype} of shape "
+                            f"{header_arr.shape}")
+    try:
+        header = loads_strict(str(header_arr))
+    except JSONInputError as exc:
+        raise SnapshotError(f"{where}: header is not valid JSON ({exc})") from None
+    if not isinstance(header, dict) or header.get("format") != SNAPSHOT_FORMAT:
+        raise SnapshotError(f"{where}: header format must be {SNAPSHOT_FORMAT!r}")
+    for key in ("arch", "history", "meta"):
+        if key not in header:
+            raise SnapshotError(f"{where}: header misses key {key!r}")
+    arch = header["arch"]
+    if (not isinstance(arch, list) or len(arch) < 2
+            or not all(isinstance(a, int) and not isinstance(a, bool) and a >= 1 for a in arch)):
+        raise SnapshotError(f"{where}: header arch must be a list of at least two integer widths >= 1, got "
+                            f"{str(arch)[:80]}")
+    if not isinstance(header["meta"], dict):
+        raise SnapshotError(f"{where}: header meta must be an object")
+    return header
 
 
 def _stem(path: str | os.PathLike) -> Path:

@@ -61,8 +61,10 @@ def read_records(path: str | Path) -> RecordsFile:
         file); the message names the file and line number.
     """
     path = Path(path)
+    from functiongraphs.safe_read import read_regular_bytes
+
     try:
-        data = path.read_bytes()
+        data = read_regular_bytes(path)  # a FIFO or a device is refused, never read
     except FileNotFoundError:
         return RecordsFile()
     except OSError as exc:
@@ -90,9 +92,11 @@ def read_records(path: str | Path) -> RecordsFile:
 def _parse_line(raw: bytes) -> dict | None:
     if not raw.strip():
         return None
+    from sculpt.json_input import JSONInputError, loads_strict
+
     try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        value = loads_strict(raw)  # NaN / Infinity are never written (allow_nan=False): damage
+    except JSONInputError:
         return None
     return value if isinstance(value, dict) else None
 

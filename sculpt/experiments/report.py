@@ -82,9 +82,8 @@ def latest_records(path: str | Path) -> tuple[list[dict], list[dict], str]:
         raise SnapshotError(f"records file {path} does not exist")
     ok: dict[str, dict] = {}
     failed: dict[str, dict] = {}
-    for record in found.records:
-        if "trial_id" not in record or "status" not in record:
-            raise SnapshotError(f"{path}: a line is not a trial record (no trial_id/status)")
+    for number, record in enumerate(found.records, start=1):
+        check_record(record, f"{path}:{number}")
         if record["status"] == "ok":
             ok[record["trial_id"]] = record
             failed.pop(record["trial_id"], None)
@@ -96,18 +95,122 @@ def latest_records(path: str | Path) -> tuple[list[dict], list[dict], str]:
 def _read_packed_records(path: Path):
     """A gzip-compressed records file (``records.jsonl.gz``), read like the plain one."""
     import gzip
+    import io
     import tempfile
+    import zlib
+
+    from functiongraphs.safe_read import read_regular_bytes
+    from sculpt.memory import available_bytes
 
     try:
-        data = gzip.decompress(path.read_bytes())
+        packed = read_regular_bytes(path)  # a FIFO or a device is refused, never read
     except FileNotFoundError:
         raise SnapshotError(f"records file {path} does not exist") from None
-    except (OSError, EOFError) as exc:
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    limit = available_bytes()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(packed)) as stream:
+            data = stream.read(-1 if limit is None else limit // 2 + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt compressed stream
         raise SnapshotError(f"{path}: not a readable gzip file ({exc})") from None
+    if limit is not None and len(data) > limit // 2:
+        raise SnapshotError(f"{path}: unpacks to more than half the memory available")
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / path.stem
         plain.write_bytes(data)
         return read_records(plain)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _require(condition: bool, where: str, message: str) -> None:
+    if not condition:
+        raise SnapshotError(f"{where}: {message}; the line is not a trial record of `sculpt grid`")
+
+
+def _check_network(network, where: str) -> list[int]:
+    _require(isinstance(network, dict), where, "'network' must be an object")
+    arch = network.get("arch")
+    _require(isinstance(arch, list) and len(arch) >= 2 and all(_is_int(a) and a >= 1 for a in arch), where,
+             "network.arch must list at least two widths >= 1")
+    edges = network.get("edges")
+    _require(isinstance(edges, list) and len(edges) == len(arch) - 1, where,
+             f"network.edges must hold one list of [out, in] pairs per weight layer ({len(arch) - 1})")
+    for layer, pairs in enumerate(edges):
+        _require(isinstance(pairs, list), where, f"network.edges[{layer}] must be a list of [out, in] pairs")
+        for pair in pairs:
+            _require(isinstance(pair, list) and len(pair) == 2 and all(_is_int(v) for v in pair)
+                     and 0 <= pair[0] < arch[layer + 1] and 0 <= pair[1] < arch[layer], where,
+                     f"network.edges[{layer}] holds {str(pair)[:40]}, not an [out, in] pair inside "
+                     f"{arch[layer + 1]} x {arch[layer]}")
+    return arch
+
+
+def check_record(record: dict, where: str) -> None:
+    """Check the fields of a trial record that the report reads (types, ranges, cross-references).
+
+    Parameters
+    ----------
+    record : dict
+        One line of a records file.
+    where : str
+        ``file:line`` for the message.
+
+    Raises
+    ------
+    SnapshotError
+        Naming the line and the field, e.g. ``records.jsonl:4: 'score' must map criteria to true/false``.
+    """
+    from sculpt.render.saved_modules import check_modules_payload
+
+    _require(isinstance(record.get("trial_id"), str) and record["trial_id"] != "", where,
+             "'trial_id' must be a non-empty string")
+    _require(isinstance(record.get("status"), str), where, "'status' must be a string")
+    for key in ("experiment", "figure"):
+        _require(isinstance(record.get(key, ""), str), where, f"'{key}' must be a string")
+    config = record.get("config")
+    _require(isinstance(config, dict), where, "'config' must be an object")
+    _require(isinstance(config.get("graph", ""), str), where, "config.graph must be a string")
+    if record["status"] != "ok":
+        return
+    arch = config.get("arch")
+    _require(isinstance(arch, list) and all(_is_int(a) for a in arch), where, "config.arch must be a list of integers")
+    score = record.get("score")
+    _require(score is None or (isinstance(score, dict) and all(isinstance(v, bool) for v in score.values())),
+             where, "'score' must map criteria to true/false")
+    for key in ("densities", "timings", "metrics"):
+        value = record.get(key)
+        _require(value is None or isinstance(value, dict), where, f"'{key}' must be an object")
+    _require(_is_number((record.get("densities") or {}).get("weights", 0)), where, "densities.weights must be a number")
+    _require(_is_number((record.get("timings") or {}).get("wall_s", 0)), where, "timings.wall_s must be a number")
+    if record.get("figure") == "tables2_3":
+        _require(_is_number(config.get("lr")) and _is_number(config.get("batch_size")), where,
+                 "config.lr and config.batch_size must be numbers (Tables 2-3)")
+    metrics = record.get("metrics") or {}
+    if "path_products" in metrics or "n90" in metrics:
+        _require(isinstance(config.get("stage"), str) and _is_int(config.get("seed")) and len(arch) >= 1, where,
+                 "config.stage, config.seed and config.arch are needed by the Section 2 tables")
+    if "path_products" in metrics:
+        result = metrics["path_products"]
+        _require(isinstance(result, dict) and isinstance(result.get("tests"), list)
+                 and all(isinstance(t, dict) and _is_number(t.get("p_value")) for t in result["tests"]), where,
+                 "metrics.path_products must hold 'tests' with numeric p_value")
+    if "n90" in metrics:
+        n90 = metrics["n90"]
+        _require(isinstance(n90, list) and len(n90) >= len(arch) and all(_is_number(v) for v in n90), where,
+                 "metrics.n90 must hold one number per hidden layer")
+    if record.get("network") is not None:
+        net_arch = _check_network(record["network"], where)
+        if isinstance(record.get("modules"), dict):  # then the report draws it
+            _require(isinstance(record.get("densities"), dict), where, "'densities' must be an object")
+            check_modules_payload(record["modules"], net_arch, f"{where}: modules")
 
 
 def hidden_layers(record: dict) -> int:

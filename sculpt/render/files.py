@@ -7,7 +7,7 @@ always and ``.svg`` / ``.png`` when graphviz ``dot`` is present (else one note s
 """
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -102,11 +102,18 @@ def render_run_dir(run_dir, out_dir, formats: Sequence[str] = FORMATS) -> tuple[
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise SnapshotError(f"{run_dir}: not a run directory")
+    from sculpt.render.saved_modules import check_modules_payload
+
     net = load_network_argument(run_dir)
-    modules = _read_json(run_dir / "modules.json")
-    config = _read_json(run_dir / "config.json") if (run_dir / "config.json").is_file() else {}
-    score = _read_json(run_dir / "score.json") if (run_dir / "score.json").is_file() else {}
+    arch = [int(net.masks[0].shape[1])] + [int(m.shape[0]) for m in net.masks]
+    modules = check_modules_payload(_read_json(run_dir / "modules.json"), arch, str(run_dir / "modules.json"),
+                                    hierarchy=True)
+    config = _check_side_file(_read_optional_json(run_dir / "config.json"), run_dir / "config.json", _CONFIG_FIELDS)
+    score = _check_side_file(_read_optional_json(run_dir / "score.json"), run_dir / "score.json", _SCORE_FIELDS)
     graph = _read_graph(run_dir / "graph.fg", name=Path(str(config.get("graph", "graph"))).stem)
+    if graph is not None and (graph.n_inputs, graph.n_outputs) != (arch[0], arch[-1]):
+        raise SnapshotError(f"{run_dir / 'graph.fg'}: the graph has {graph.n_inputs} inputs and {graph.n_outputs} "
+                            f"outputs but the network {arch[0]} and {arch[-1]}")
     paths, notes = draw_run(Path(out_dir), config, net, modules, score, graph=graph, formats=formats)
     return list(paths.values()), notes
 
@@ -140,18 +147,47 @@ def render_network_file(npz, out_dir, formats: Sequence[str] = FORMATS, **detect
     return list(paths.values()), notes
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SnapshotError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(f"{path}: not valid JSON ({exc})") from None
+def _read_json(path: Path) -> Any:
+    from sculpt.json_input import read_json_file
+
+    return read_json_file(path, SnapshotError)
+
+
+def _read_optional_json(path: Path) -> dict:
+    """``{}`` for a side file that is absent; anything else there (a FIFO too) is read or refused."""
+    return _read_json(path) if os.path.lexists(path) else {}
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _optional_number(value) -> bool:
+    return value is None or _number(value)
+
+
+# What the titles read from config.json and score.json: field -> (check, what it must be).
+_CONFIG_FIELDS = {"graph": (lambda v: isinstance(v, str), "a string"), "seed": (_number, "a number")}
+_SCORE_FIELDS = {"density": (_optional_number, "a number"),
+                 "expected_modules": (_optional_number, "a number"),
+                 "chosen": (lambda v: v is None or (isinstance(v, Mapping) and (
+                     v.get("p_u") is None or (_number(v.get("p_u")) and _number(v.get("p_e"))))),
+                            "an object with numbers p_u and p_e"),
+                 "criteria": (lambda v: v is None or isinstance(v, Mapping), "an object")}
+
+
+def _check_side_file(data, path: Path, fields: Mapping) -> dict:
+    if not isinstance(data, Mapping):
+        raise SnapshotError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    for key, (check, what) in fields.items():
+        if key in data and not check(data[key]):
+            raise SnapshotError(f"{path}: '{key}' must be {what}, got {str(data[key])[:60]}")
+    return dict(data)
 
 
 def _read_graph(path: Path, name: str):
     """The run's function graph, named after the run's graph setting (``graph.fg`` would name it "graph")."""
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
     import dataclasses
 
