@@ -16,7 +16,7 @@ compare with (its ``mark`` says why).
 """
 from __future__ import annotations
 
-import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,12 +230,11 @@ def load_paper_code_rates(path: str | Path | None) -> dict[tuple, dict]:
     """
     from sculpt.errors import SnapshotError
 
-    if path is None or not Path(path).is_file():
+    from sculpt.json_input import read_json_file
+
+    if path is None or not os.path.lexists(path):
         return {}
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SnapshotError(f"{path}: not a readable JSON file of paper-code rates ({exc})") from None
+    document = read_json_file(path, lambda message: SnapshotError(f"{message} (expected paper-code rates)"))
     entries = document.get("rates") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise SnapshotError(f"{path}: expected an object with a 'rates' list")

@@ -206,11 +206,25 @@ def check_record(record: dict, where: str) -> None:
         n90 = metrics["n90"]
         _require(isinstance(n90, list) and len(n90) >= len(arch) and all(_is_number(v) for v in n90), where,
                  "metrics.n90 must hold one number per hidden layer")
-    if record.get("network") is not None:
-        net_arch = _check_network(record["network"], where)
-        if isinstance(record.get("modules"), dict):  # then the report draws it
+    net_arch = _check_network(record["network"], where) if record.get("network") is not None else None
+    modules = record.get("modules")
+    _require(modules is None or isinstance(modules, dict), where, "'modules' must be an object")
+    if modules is not None:  # drawn (with a network) and scored for criteria added later (with layers)
+        check_modules_payload(modules, net_arch, f"{where}: modules", hierarchy="hierarchy" in modules)
+        if net_arch is not None:
             _require(isinstance(record.get("densities"), dict), where, "'densities' must be an object")
-            check_modules_payload(record["modules"], net_arch, f"{where}: modules")
+
+
+def _read_notes(path: Path) -> str:
+    """The hand-written ``notes.md`` of a report directory: UTF-8, a regular file."""
+    from functiongraphs.safe_read import read_text
+
+    try:
+        return read_text(path)
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SnapshotError(f"{path}: {exc.reason}") from None
 
 
 def hidden_layers(record: dict) -> int:
@@ -347,7 +361,7 @@ def build_report(records_path: str | Path, out_dir: str | Path, *, paper_code: s
         lines.append("")
     notes = out_dir / NOTES_NAME
     if notes.is_file():  # hand-written notes survive every regeneration of the report
-        lines += ["", notes.read_text(encoding="utf-8").rstrip("\n")]
+        lines += ["", _read_notes(notes).rstrip("\n")]
     write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     index = out_dir / "index.md"
     write_text_atomic(index, "\n".join(lines) + "\n")

@@ -38,10 +38,13 @@ def _units(units: Any, field: str, arch: Sequence[int], where: str) -> None:
             index = int(layer)
         except (TypeError, ValueError):
             raise SnapshotError(f"{where}: {field} has layer key {layer!r}, not an integer") from None
-        if not 0 <= index < len(arch):
+        if arch is not None and not 0 <= index < len(arch):
             raise SnapshotError(f"{where}: {field} names layer {index}, but the network has layers 0..{len(arch) - 1}")
         for unit in _int_list(members, f"{field}[{layer!r}]", where):
-            if not 0 <= unit < arch[index]:
+            if arch is None:
+                if unit < 0:
+                    raise SnapshotError(f"{where}: {field}[{layer!r}] holds unit {unit}, a negative index")
+            elif not 0 <= unit < arch[index]:
                 raise SnapshotError(f"{where}: {field}[{layer!r}] holds unit {unit}, but layer {index} has "
                                     f"{arch[index]} units")
 
@@ -92,8 +95,8 @@ def check_modules_payload(payload: Any, arch: Sequence[int], where: str, hierarc
     ----------
     payload : object
         The parsed JSON (``Detection.to_dict()``).
-    arch : sequence of int
-        Units per layer of the network it belongs to.
+    arch : sequence of int or None
+        Units per layer of the network it belongs to (None: indices are only checked to be >= 0).
     where : str
         Names the file (or record) in messages.
     hierarchy : bool
@@ -110,11 +113,29 @@ def check_modules_payload(payload: Any, arch: Sequence[int], where: str, hierarc
     _module_list(payload.get("modules"), "modules", arch, where)
     surviving = payload.get("surviving_units")
     if surviving is not None:
-        if not isinstance(surviving, list) or len(surviving) != len(arch):
-            raise SnapshotError(f"{where}: surviving_units must list the units of each of the {len(arch)} layers")
+        if not isinstance(surviving, list) or (arch is not None and len(surviving) != len(arch)):
+            layers = "each layer" if arch is None else f"each of the {len(arch)} layers"
+            raise SnapshotError(f"{where}: surviving_units must list the units of {layers}")
         _units({str(l): units for l, units in enumerate(surviving)}, "surviving_units", arch, where)
     if hierarchy:
         if "hierarchy" not in payload:
             raise SnapshotError(f"{where}: missing key 'hierarchy'")
         _hierarchy(payload["hierarchy"], arch, where)
+    if "num_modules" in payload and not _is_int(payload["num_modules"]):
+        raise SnapshotError(f"{where}: num_modules must be an integer")
+    if "layers" in payload:
+        _layer_records(payload["layers"], where)
     return dict(payload)
+
+
+def _layer_records(layers: Any, where: str) -> None:
+    """The per-layer records scoring reads: kept units and their module labels, one per unit."""
+    if not isinstance(layers, list) or not layers:
+        raise SnapshotError(f"{where}: layers must be a non-empty list of per-layer records")
+    for i, record in enumerate(layers):
+        if not isinstance(record, Mapping):
+            raise SnapshotError(f"{where}: layers[{i}] must be an object")
+        units = _int_list(record.get("units"), f"layers[{i}].units", where)
+        labels = _int_list(record.get("labels_after_merge"), f"layers[{i}].labels_after_merge", where)
+        if len(units) != len(labels):
+            raise SnapshotError(f"{where}: layers[{i}] has {len(units)} units but {len(labels)} labels_after_merge")
