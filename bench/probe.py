@@ -714,8 +714,13 @@ def make_template_run(root: Path) -> Path:
 
 
 def probe(root: Path, quick: bool = False, timeout: float = 20.0, memory_gb: float = 3.0,
-          progress: bool = False, template_run: Path | None = None) -> Report:
-    """Write the hostile cases under ``root``, run every reader on each, and count the outcomes."""
+          progress: bool = False, template_run: Path | None = None, kinds: tuple | None = None,
+          cli: bool = True) -> Report:
+    """Write the hostile cases under ``root``, run every reader on each, and count the outcomes.
+
+    ``kinds`` limits the cases to those kinds (None: all; without ``rundir`` no run is trained),
+    ``cli=False`` runs only the library readers (the CLI commands add the drawing and n-cut work).
+    """
     import warnings
 
     import sculpt.cli  # noqa: F401 - import everything once, before forking
@@ -726,13 +731,15 @@ def probe(root: Path, quick: bool = False, timeout: float = 20.0, memory_gb: flo
 
     warnings.simplefilter("ignore")
     os.environ.setdefault("MPLBACKEND", "Agg")
-    if template_run is None:
+    if template_run is None and (kinds is None or "rundir" in kinds):
         template_run = make_template_run(root)
-    cases = make_cases(root / "cases", template_run, quick=quick)
+    cases = [c for c in make_cases(root / "cases", template_run, quick=quick) if kinds is None or c.kind in kinds]
     base_vm = _vm_size()
     report = Report()
     for i, case in enumerate(cases):
         for name, call in readers(case, root / "scratch" / f"{i}"):
+            if not cli and name.startswith("cli "):
+                continue
             (root / "scratch" / f"{i}").mkdir(parents=True, exist_ok=True)
             result = _run_isolated(call, timeout, base_vm + int(memory_gb * 2 ** 30))
             report.runs += 1
