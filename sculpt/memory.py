@@ -55,7 +55,7 @@ def check_fits(nbytes: int, what: str, error=ConfigError, available: int | None 
     >>> check_fits(2 ** 50, "a test array", available=2 ** 30)
     Traceback (most recent call last):
     ...
-    sculpt.errors.ConfigError: a test array needs 1024.0 TiB but only 1.0 GiB of memory is available
+    sculpt.errors.ConfigError: a test array needs 1.0 PiB but only 1.0 GiB of memory is available
     """
     free = available_bytes() if available is None else available
     if free is not None and nbytes > free:

@@ -78,29 +78,34 @@ def resolve_device(device: Any = "cpu"):
 # float32 copies of every parameter a stack keeps while pruning: the weights, their gradients, Adam's
 # two moments, the 0/1 masks, the best epoch's copy and the rewind point (weights and masks).
 COPIES_PER_PARAMETER = 8
-# activations kept for the backward pass (pre- and post-ReLU) and the evaluation pass
+# activations of every layer kept for a backward pass (pre- and post-ReLU, and their gradients)
 ACTIVATION_COPIES = 3
+EVALUATION_CHUNK = 8192  # rows sculpt.train.evaluate pushes through the stack at once
 
 
-def estimate_stack_bytes(arch: Sequence[int], members: int, rows: int = 0) -> int:
+def estimate_stack_bytes(arch: Sequence[int], members: int, batch_rows: int = 0, eval_rows: int = 0) -> int:
     """Bytes a stack of ``members`` networks needs while it trains and prunes (an estimate from above).
 
-    ``members x 4 x (COPIES_PER_PARAMETER x params + ACTIVATION_COPIES x rows x units)``, where
-    ``params`` counts the weights and biases of one member, ``units`` the non-input units and
-    ``rows`` the largest batch the stack sees at once (a training batch or a whole evaluation split).
+    ``4 members (COPIES_PER_PARAMETER params + ACTIVATION_COPIES batch_rows units + 2 eval_rows width)``
+    in float32, where ``params`` counts the weights and biases of one member, ``units`` its
+    non-input units, ``width`` its widest layer, ``batch_rows`` the rows of a training (or
+    unit-scoring) batch, whose activations all stay alive for the backward pass, and ``eval_rows``
+    the rows of an evaluation chunk, of which only two consecutive layers are alive at once.
 
     Examples
     --------
-    >>> estimate_stack_bytes([4, 24, 24, 4], members=70, rows=16)
-    1719200
+    >>> estimate_stack_bytes([4, 24, 24, 4], members=70, batch_rows=16, eval_rows=16)
+    2750720
     """
     arch = [int(a) for a in arch]
     params = sum(a * b + b for a, b in zip(arch[:-1], arch[1:]))
-    units = sum(arch[1:])
-    return 4 * int(members) * (COPIES_PER_PARAMETER * params + ACTIVATION_COPIES * int(rows) * units)
+    units, width = sum(arch[1:]), max(arch[1:])
+    per_member = COPIES_PER_PARAMETER * params + ACTIVATION_COPIES * int(batch_rows) * units
+    return 4 * int(members) * (per_member + 2 * int(eval_rows) * width)
 
 
-def check_stack_memory(arch: Sequence[int], members: int, rows: int = 0, device: Any = "cpu") -> None:
+def check_stack_memory(arch: Sequence[int], members: int, batch_rows: int = 0, eval_rows: int = 0,
+                       device: Any = "cpu") -> None:
     """Refuse (ConfigError) a stack that cannot fit in the memory of ``device`` before allocating it.
 
     Raises
@@ -110,7 +115,7 @@ def check_stack_memory(arch: Sequence[int], members: int, rows: int = 0, device:
     """
     from sculpt.memory import check_fits
 
-    needed = estimate_stack_bytes(arch, members, rows)
+    needed = estimate_stack_bytes(arch, members, batch_rows, eval_rows)
     available = None
     if str(device).startswith("cuda"):
         import torch

@@ -307,9 +307,10 @@ def test_absurd_settings_are_refused_with_the_config(settings, message):
 def test_the_stack_memory_estimate_counts_every_copy():
     from sculpt.nets import estimate_stack_bytes
 
-    # one member of [2, 3, 1]: 13 parameters x 8 copies, plus 3 activations x 5 rows x 4 units, in float32
-    assert estimate_stack_bytes([2, 3, 1], members=1, rows=5) == 4 * (8 * 13 + 3 * 5 * 4)
-    assert estimate_stack_bytes([2, 3, 1], members=70, rows=5) == 70 * estimate_stack_bytes([2, 3, 1], 1, rows=5)
+    # one member of [2, 3, 1]: 13 parameters x 8 copies, 3 activations x 5 batch rows x 4 units,
+    # 2 layers x 7 evaluation rows x width 3, in float32
+    assert estimate_stack_bytes([2, 3, 1], members=1, batch_rows=5, eval_rows=7) == 4 * (8 * 13 + 3 * 5 * 4 + 2 * 7 * 3)
+    assert estimate_stack_bytes([2, 3, 1], 70, 5, 7) == 70 * estimate_stack_bytes([2, 3, 1], 1, 5, 7)
 
 
 def test_a_stack_that_cannot_fit_is_refused_before_allocating(monkeypatch):
@@ -320,7 +321,7 @@ def test_a_stack_that_cannot_fit_is_refused_before_allocating(monkeypatch):
     monkeypatch.setattr(sculpt.memory, "available_bytes", lambda: 2 ** 30)
     start = time.perf_counter()
     with pytest.raises(ConfigError, match=r"training arch \[4, 20000, 20000, 4\] as a stack of 70 network\(s\) "
-                                          r"needs 835.4 GiB but only 1.0 GiB of memory is available"):
+                                          r"needs 835.5 GiB but only 1.0 GiB of memory is available"):
         prune_grid(task, [4, 20000, 20000, 4], lr=0.05, batch_size=8, epochs=1, progress=False)
     assert time.perf_counter() - start < 30  # refused up front, not after training
 

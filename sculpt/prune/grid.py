@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from sculpt.errors import ConfigError, SculptError
-from sculpt.nets import MaskedMLP, PrunedNet, check_stack_memory, resolve_device, validate_arch
+from sculpt.nets import EVALUATION_CHUNK, MaskedMLP, PrunedNet, check_stack_memory, resolve_device, validate_arch
 from sculpt.prune.driver import StageLog, run_stage
 from sculpt.prune.edge import EdgeStage
 from sculpt.prune.schedule import HalvingSchedule
@@ -299,8 +299,10 @@ def prune_grid(task, arch: Sequence[int], seed: int = 0, p_u: Sequence[float] = 
     arch = check_config(task, arch, p_u, p_e, lr, batch_size, epochs, accuracy_threshold, dense_epochs,
                         min_step, max_rounds)
     stack = (len(p_u) if p_u is not None else 1) * len(p_e)  # the edge stage's members, the largest stack
+    rows = max(len(task.train.X), len(task.validation.X))
     check_stack_memory(arch, min(stack, int(members_per_stack or stack)),
-                       rows=max(len(task.train.X), len(task.validation.X)), device=device)
+                       batch_rows=max(int(batch_size), int(unit_score_batch_size or min(rows, EVALUATION_CHUNK))),
+                       eval_rows=min(rows, EVALUATION_CHUNK), device=device)
     if replay is not None:
         return _replay(task, arch, seed, p_u, p_e, lr=lr, batch_size=batch_size, epochs=epochs,
                        accuracy_threshold=accuracy_threshold, prefer=prefer, replay=replay,
