@@ -287,6 +287,15 @@ def test_config_and_experiment_fifos_are_refused(tmp_path):
         finishes(lambda: load_experiment(tmp_path / "run.toml"))
 
 
+def test_an_experiment_naming_a_fifo_graph_is_refused(tmp_path):
+    from sculpt.experiments.config import load_experiment
+
+    os.mkfifo(tmp_path / "g.fg")
+    (tmp_path / "exp.toml").write_text('kind = "sculpt"\n[defaults]\ngraph = "g.fg"\n')
+    with pytest.raises(ConfigError, match=r"graph file '.*g.fg' is not a regular file"):
+        finishes(lambda: load_experiment(tmp_path / "exp.toml"))
+
+
 def test_a_bom_in_a_config_is_accepted(tmp_path):
     path = tmp_path / "run.toml"
     path.write_bytes(b'\xef\xbb\xbfgraph = "reused"\r\nseed = 4\r\n')

@@ -133,7 +133,9 @@ def graph_identity(path: str | Path) -> str:
 @functools.lru_cache(maxsize=256)
 def _file_digest(path: str, mtime_ns: int, size: int) -> str:
     """SHA-256 of a file, cached per (path, mtime, size): a grid hashes one graph for many trials."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    from functiongraphs.safe_read import read_regular_bytes
+
+    return hashlib.sha256(read_regular_bytes(path)).hexdigest()  # a FIFO is refused (OSError), not read
 
 
 def resolve_graph_path(raw: dict, base_dir: Path | None) -> dict:

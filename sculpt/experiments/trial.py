@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -285,7 +286,8 @@ def check_graph(graph: str, where: str) -> None:
     """Raise :class:`ConfigError` for an unknown catalog name or a missing ``.fg`` file."""
     if graph.endswith(".fg"):
         if not Path(graph).is_file():
-            raise ConfigError(f"{where}: graph file '{graph}' does not exist")
+            problem = "is not a regular file (a FIFO or a device?)" if os.path.lexists(graph) else "does not exist"
+            raise ConfigError(f"{where}: graph file '{graph}' {problem}")
         return
     from functiongraphs import catalog, mnist
     from sculpt.config import closest_name
