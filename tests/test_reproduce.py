@@ -85,6 +85,10 @@ def test_reproduce_runs_resumes_and_indexes(tiny_experiments, tmp_path, one_torc
     # everything is recorded: a second run runs nothing, and the plan agrees
     again = rp.reproduce(tiny_experiments, docs, only=["figure7", "tables2_3"], backend="serial", progress=False)
     assert [r.ran for r in again] == [0, 0, 0]
+    runs = [json.loads(line) for line in (docs / "paper" / "runs.jsonl").read_text().splitlines()]
+    assert [[s["ran"] for s in r["steps"]] for r in runs] == [[2, 2, 2], [0, 0, 0]]
+    assert runs[0]["backend"] == "serial" and runs[0]["wall_s"] > 0
+    assert "## Runs of `sculpt reproduce`" in (docs / "paper" / "index.md").read_text()
     assert [(s.trials, s.finished) for s in rp.plan(tiny_experiments, docs, only=["figure7", "tables2_3"])] == [
         (2, 2), (2, 2), (2, 2)]
 

@@ -117,6 +117,7 @@ def write_paper_index(docs_dir: str | Path) -> Path:
              "paper_numbers`); the paper's own code from scratch comes from `docs/fidelity/` where it was measured.",
              ""]
     lines += _summary_table(rows, docs_dir)
+    lines += _last_runs(docs_dir)
     lines += FINDINGS
     lines += _section2(docs_dir)
     lines += _outside_list(rows)
@@ -185,6 +186,22 @@ def _section2(docs_dir: Path) -> list[str]:
             verdict = "" if paper is None else ("yes" if consistent(paper, (low, high)) else "**no**")
             lines.append(f"| {stage} | {depth} | {k / n:.2f} ({k}/{n}) | [{low:.2f}, {high:.2f}] | "
                          f"{'' if paper is None else f'{paper:.2f}'} | {verdict} |")
+    return lines + [""]
+
+
+def _last_runs(docs_dir: Path) -> list[str]:
+    """The `sculpt reproduce` runs logged in ``paper/runs.jsonl``: wall time, load, trials run."""
+    path = docs_dir / "paper" / "runs.jsonl"
+    if not path.is_file():
+        return []
+    runs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = ["## Runs of `sculpt reproduce`", "", "| date (UTC) | wall time | trials run (failed) | load before / after | "
+             "cpus | backend, jobs |", "|---|---|---|---|---|---|"]
+    for r in runs[-10:]:
+        ran, failed = sum(s["ran"] for s in r["steps"]), sum(s["failed"] for s in r["steps"])
+        load = " / ".join(str(x[0]) if x else "-" for x in (r.get("load_before"), r.get("load_after")))
+        lines.append(f"| {r['date']} | {r['wall_s']:.0f} s | {ran} ({failed}) | {load} | {r.get('cpus')} | "
+                     f"{r.get('backend')}, {r.get('jobs') or 'all cores'} |")
     return lines + [""]
 
 

@@ -4,7 +4,8 @@
 fill (``docs/<folder>/``: ``records.jsonl``, the report, its figures). :func:`plan` says what
 is behind each folder without running anything; :func:`reproduce` runs what is missing (always
 resuming: every finished trial is kept), rewrites each report and writes ``docs/paper/index.md``
-(:mod:`sculpt.experiments.paper_index`).
+(:mod:`sculpt.experiments.paper_index`). Each run appends its wall time, the load average before
+and after, and per-step counts to ``docs/paper/runs.jsonl``.
 
 Tables 2-3 take two steps: the epoch pre-step (dense networks only, records in
 ``docs/tables2_3/epochs/``, :mod:`sculpt.experiments.epochs`) and then the trials of the cells it
@@ -20,6 +21,7 @@ import gzip
 import json
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,7 @@ GZIP_ABOVE = 4 * 1024 * 1024
 EPOCHS_FOLDER = "epochs"
 CHOICE_NAME = "choice.json"
 PAPER_CODE_RATES = Path("fidelity") / "paper_code_rates.json"
+RUNS_LOG = Path("paper") / "runs.jsonl"
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,7 @@ def reproduce(experiments_dir: str | Path = "examples/experiments", docs_dir: st
     if paper_code is None and (docs_dir / PAPER_CODE_RATES).is_file():
         paper_code = docs_dir / PAPER_CODE_RATES
     results = []
+    started, load_before = time.perf_counter(), _load()
 
     def run(name: str, experiment: Experiment, folder: Path) -> None:
         _prepare(folder, experiment, restart)
@@ -246,8 +250,29 @@ def reproduce(experiments_dir: str | Path = "examples/experiments", docs_dir: st
         if (folder / RECORDS).exists():  # absent only when no trial could run (every Tables 2-3 cell X)
             build_report(folder / RECORDS, folder, paper_code=paper_code, epoch_choice=choice)
         _pack(folder)
+    _log_run(docs_dir, results, time.perf_counter() - started, load_before, backend, jobs)
     write_paper_index(docs_dir)
     return results
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # not available on this platform
+        return None
+
+
+def _log_run(docs_dir: Path, results: list[StepResult], wall_s: float, load_before, backend: str,
+             jobs: int | None) -> None:
+    """Append this run's wall time, load and per-step counts to ``<docs>/paper/runs.jsonl``."""
+    entry = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_s": round(wall_s, 1),
+             "load_before": load_before, "load_after": _load(), "cpus": os.cpu_count(), "backend": backend,
+             "jobs": jobs, "steps": [{"step": r.step, "ran": r.ran, "failed": r.failed, "skipped": r.skipped,
+                                      "remaining": r.remaining, "wall_s": round(r.wall_s, 1)} for r in results]}
+    target = docs_dir / RUNS_LOG
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
 def _prepare(folder: Path, experiment: Experiment, restart: bool) -> None:
