@@ -302,7 +302,7 @@ def test_full_disk_during_a_run_is_one_line_and_leaves_nothing(tmp_path, capsys,
     out = tmp_path / "r"
     assert main(["run", "input-separable", "--out", str(out), *SINGLE]) == 2
     assert capsys.readouterr().err == f"sculpt run: error: cannot write {out}/score.json: No space left on device\n"
-    assert [p.name for p in tmp_path.iterdir()] == [".r.lock"]
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name the file being written")
@@ -418,3 +418,54 @@ def test_grid_and_report_outputs_blocked_by_a_file(tmp_path, capsys):
     assert main(["report", str(tmp_path / "o"), "-o", str(blocker)]) == 2
     assert capsys.readouterr().err == f"sculpt report: error: {blocker}: File exists\n"  # any OSError: one line
     assert blocker.read_text() == "mine"
+
+
+# ------------------------------------------------------------------------------------- locks
+def test_lock_is_exclusive_and_leaves_no_file(tmp_path):
+    from sculpt.errors import OutputError
+    from sculpt.locks import exclusive_output
+
+    lock = tmp_path / ".x.lock"
+    with exclusive_output(lock, tmp_path / "x"):
+        with pytest.raises(OutputError, match=r"x is being written by another sculpt process \(lock .*\.x\.lock\)"):
+            with exclusive_output(lock, tmp_path / "x"):
+                pass
+    assert list(tmp_path.iterdir()) == []
+    with exclusive_output(lock, tmp_path / "x"):  # free again
+        assert lock.is_file()
+
+
+def test_a_lock_taken_on_a_removed_file_is_taken_again(tmp_path, monkeypatch):
+    """The race of removing lock files: a lock got on a file no longer at the path does not count."""
+    from sculpt import locks
+
+    lock = tmp_path / ".x.lock"
+    lock.write_text("")
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        lock.rename(tmp_path / "old")  # the path now names another file, or none
+        with pytest.raises(locks._Stale):
+            locks._still_named(lock)(fd)
+        lock.write_text("")
+        with pytest.raises(locks._Stale):
+            locks._still_named(lock)(fd)
+    finally:
+        os.close(fd)
+    (tmp_path / "old").unlink()
+    calls = []
+    real = locks._still_named
+
+    def stale_once(path):
+        check = real(path)
+
+        def first_fails(fd):
+            calls.append(fd)
+            if len(calls) == 1:
+                raise locks._Stale()
+            check(fd)
+        return first_fails
+
+    monkeypatch.setattr(locks, "_still_named", stale_once)
+    with locks.exclusive_output(lock, tmp_path / "x"):
+        assert len(calls) == 2  # rolled back, then taken on the current file
+    assert list(tmp_path.iterdir()) == []

@@ -29,7 +29,7 @@ def separable_run(tmp_path_factory) -> RunResult:
 def test_run_dir_holds_every_file_and_nothing_else(separable_run):
     run_dir = separable_run.run_dir
     assert {p.name for p in run_dir.iterdir()} == RUN_FILES
-    assert sorted(p.name for p in run_dir.parent.iterdir()) == [f".{run_dir.name}.lock", run_dir.name]  # no partial
+    assert [p.name for p in run_dir.parent.iterdir()] == [run_dir.name]  # no partial directory, no lock file
     assert set(separable_run.paths.values()) - {run_dir} <= {run_dir / name for name in RUN_FILES}
 
 
@@ -120,7 +120,7 @@ def test_keyboard_interrupt_leaves_no_run_dir(monkeypatch, tmp_path, step):
     monkeypatch.setattr(f"{module}.{name}", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run("input-separable", out=tmp_path / "r", progress=False, spectral=False, **SINGLE)
-    assert [p.name for p in tmp_path.iterdir()] == [".r.lock"]  # the (released) lock file only
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_users_partial_and_old_dirs_are_never_touched(tmp_path):
@@ -129,7 +129,7 @@ def test_users_partial_and_old_dirs_are_never_touched(tmp_path):
         (tmp_path / name / "mine.txt").write_text(name)
     run("non-modular", out=tmp_path / "r", progress=False, spectral=False, **SINGLE)
     run("non-modular", out=tmp_path / "r", force=True, progress=False, spectral=False, **SINGLE)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".r.lock", "r", "r.old", "r.partial"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r", "r.old", "r.partial"]
     assert [(tmp_path / n / "mine.txt").read_text() for n in ("r.partial", "r.old")] == ["r.partial", "r.old"]
     assert not (tmp_path / "r" / "mine.txt").exists()
 

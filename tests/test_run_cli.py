@@ -93,4 +93,4 @@ def test_ctrl_c_leaves_no_out_dir(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr("sculpt.detect.detect_modules", interrupted)
     assert main(["run", "input-separable", "--out", str(tmp_path / "r"), *SINGLE]) == 130
     assert capsys.readouterr().err == "sculpt run: interrupted\n"
-    assert [p.name for p in tmp_path.iterdir()] == [".r.lock"]
+    assert list(tmp_path.iterdir()) == []
