@@ -162,3 +162,26 @@ def test_loader_streams_match_the_papers_dataloader(workers):
             assert [x.tolist() for x, _ in proc._train_batches()] == epoch
             torch.empty((), dtype=torch.int64).random_(generator=proc.g)  # the validation pass's draw
         assert int(torch.empty((), dtype=torch.int64).random_(generator=proc.g).item()) == c["next_int64"]
+
+
+def test_cli_refuses_bad_loader_workers(tmp_path, capsys, monkeypatch):
+    from sculpt.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "input-separable", "--replay", "paper", "--loader-workers", "-1", "--no-progress"]) == 2
+    assert capsys.readouterr().err == "sculpt run: error: loader_workers must be at least 0, got -1\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_cli_run_with_replay(tmp_path, capsys):
+    from sculpt.cli import main
+
+    out = tmp_path / "r"
+    assert main(["run", "input-separable", "--arch", "24", "--p-u", "70", "--p-e", "2.5", "--lr", "0.05",
+                 "--batch-size", "8", "--epochs", "15", "--replay", "paper", "--loader-workers", "0",
+                 "--no-progress", "--no-spectral", "--out", str(out)]) == 0
+    meta = json.loads((out / "net.json").read_text())["meta"]
+    assert (meta["replay"], meta["loader_workers"], meta["density"]) == ("paper", 0, 16 / 192)
+    cfg = json.loads((out / "config.json").read_text())
+    assert (cfg["replay"], cfg["loader_workers"]) == ("paper", 0)
