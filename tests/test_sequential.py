@@ -376,3 +376,22 @@ def test_a_classifier_ending_in_log_softmax_prunes_with_nll_and_is_read_by_detec
     assert detect_modules(exported).to_dict() == detect_modules(net.masks).to_dict()
     with pytest.raises(SculptError, match=r"layer 3 \(Softmax\) normalises over dim=0"):
         read_sequential(torch.nn.Sequential(*model[:3], torch.nn.Softmax(dim=0)))
+
+
+def test_a_relu_sequential_with_bce_is_the_papers_engine_bit_for_bit():
+    """Same start, same settings: prune_sequential and prune_grid(init=...) keep identical networks."""
+    import functiongraphs as fg
+    from functiongraphs import catalog
+    from sculpt.prune import prune_grid
+
+    graph = catalog.get("input-separable")
+    X, Y = (torch.as_tensor(a, dtype=torch.float32) for a in graph.truth_table())
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 24), torch.nn.ReLU(), torch.nn.Linear(24, 4))
+    assert from_sequential(model).activations is None  # the engine's own ReLU (and its fast path)
+    ours = prune_sequential(model, (X, Y), loss="bce", p_u=[70.0], p_e=[2.5], lr=0.05, batch_size=8,
+                            epochs=15, noise=0.1, threshold=100.0)
+    paper = prune_grid(fg.Task(graph, noise=0.1), [4, 24, 4], p_u=[70.0], p_e=[2.5], lr=0.05, batch_size=8,
+                       epochs=15, progress=False, init=from_sequential(model))
+    for a, b in zip(ours.masks + ours.weights, paper.masks + paper.weights):
+        np.testing.assert_array_equal(a, b)
