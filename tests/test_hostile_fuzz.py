@@ -244,7 +244,7 @@ RECORD = {"trial_id": "a", "status": "ok", "figure": "fig7", "experiment": "fig7
 
 
 @FAST
-@given(st.dictionaries(st.sampled_from(sorted(RECORD) + ["network", "error"]), HEADER_VALUES, max_size=4),
+@given(st.dictionaries(st.sampled_from(sorted(RECORD) + ["network", "error", "spectral"]), HEADER_VALUES, max_size=4),
        st.sampled_from(["fig7", "tables2_3", "section2", ""]))
 def test_records_of_any_shape_report_or_raise(fields, figure):
     from sculpt.experiments.report import build_report
@@ -252,6 +252,23 @@ def test_records_of_any_shape_report_or_raise(fields, figure):
     line = json.dumps({**RECORD, "figure": figure, **fields}, allow_nan=True)
     path = write("records.jsonl", (json.dumps(RECORD) + "\n" + line + "\n").encode())
     read_or_refuse(build_report, path, SCRATCH / "report")
+
+
+VIEW_STATS = st.dictionaries(st.sampled_from(["ncut", "shuffle_mean", "shuffle_sd", "z", "ari", "modular"]),
+                             st.floats(0, 2) | st.booleans() | HEADER_VALUES, max_size=6)
+SPECTRAL = st.dictionaries(st.sampled_from(["n_shuffles", "k_modules", "k_eigengap", "modules", "spectral_modules_k",
+                                            "spectral_eigengap_k"]), st.integers(0, 5) | VIEW_STATS | HEADER_VALUES,
+                           max_size=6)
+
+
+@FAST
+@given(SPECTRAL)
+def test_records_with_any_spectral_view_report_or_raise(spectral):
+    from sculpt.experiments.report import build_report
+
+    lines = [json.dumps(RECORD), json.dumps({**RECORD, "trial_id": "b", "spectral": spectral}, allow_nan=True)]
+    path = write("spectral.jsonl", ("\n".join(lines) + "\n").encode())
+    read_or_refuse(build_report, path, SCRATCH / "report-spectral")
 
 
 @FAST

@@ -368,6 +368,9 @@ def record(tid="a", **extra) -> str:
     (record(network={"arch": [2, 2], "edges": [[[0, 0]]]}, modules={"modules": 5}),
      "modules: modules must be a list of modules"),
     (json.dumps({"trial_id": "e", "status": "error"}), "'config' must be an object"),
+    (record(spectral={"n_shuffles": 5, "k_modules": 2, "modules": {"ncut": 0.5, "z": "big", "modular": True}}),
+     "spectral.modules.z must be a number or null"),
+    (record(spectral={"n_shuffles": "5"}), "spectral.n_shuffles must be an integer"),
 ])
 def test_records_of_the_wrong_shape_name_file_and_line(tmp_path, line, message, capsys):
     path = tmp_path / "records.jsonl"

@@ -153,6 +153,22 @@ def _check_network(network, where: str) -> list[int]:
     return arch
 
 
+def _check_spectral(spectral: dict, where: str) -> None:
+    """The fields the spectral-view table averages and sorts: numbers (or null), booleans, integer ks."""
+    _require(_is_int(spectral.get("n_shuffles", 0)), where, "spectral.n_shuffles must be an integer")
+    for key in ("k_modules", "k_eigengap"):
+        _require(spectral.get(key) is None or _is_int(spectral[key]), where, f"spectral.{key} must be an integer")
+    for view, _ in SPECTRAL_VIEWS:
+        stats = spectral.get(view)
+        if not isinstance(stats, dict) or stats.get("ncut") is None:
+            continue  # the table skips it
+        for key in ("ncut", "shuffle_mean", "shuffle_sd", "z", "ari"):
+            _require(stats.get(key) is None or _is_number(stats[key]), where,
+                     f"spectral.{view}.{key} must be a number or null")
+        _require(_is_number(stats["ncut"]) and isinstance(stats.get("modular"), bool), where,
+                 f"spectral.{view} needs a numeric ncut and a true/false modular")
+
+
 def check_record(record: dict, where: str) -> None:
     """Check the fields of a trial record that the report reads (types, ranges, cross-references).
 
@@ -206,6 +222,8 @@ def check_record(record: dict, where: str) -> None:
         n90 = metrics["n90"]
         _require(isinstance(n90, list) and len(n90) >= len(arch) and all(_is_number(v) for v in n90), where,
                  "metrics.n90 must hold one number per hidden layer")
+    if isinstance(record.get("spectral"), dict):
+        _check_spectral(record["spectral"], where)
     net_arch = _check_network(record["network"], where) if record.get("network") is not None else None
     modules = record.get("modules")
     _require(modules is None or isinstance(modules, dict), where, "'modules' must be an object")
