@@ -82,7 +82,10 @@ def table(path: str) -> str:
         rows = [json.loads(line) for line in f if line.strip()]
     groups: dict = {}
     for r in rows:
-        key = (r["graph"], len(r["hidden"]), r.get("replay") or "default")
+        code = r.get("replay") or "default"
+        if r.get("epochs_scale", 1.0) != 1.0:
+            code += f", epochs x{r['epochs_scale']:g}"
+        key = (r["graph"], len(r["hidden"]), code)
         groups.setdefault(key, []).append(r)
     lines = ["| graph | hidden layers | code | n | success (order) [95 % CI] | success (fewest modules) [95 % CI] | edges (min-max) |",
              "|---|---|---|---|---|---|---|"]
@@ -104,6 +107,8 @@ def main(argv) -> int:
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--only", help="graph name filter, e.g. reused")
     p.add_argument("--depth", type=int, help="only cells with this many hidden layers")
+    p.add_argument("--epochs-scale", type=float, default=1.0,
+                   help="multiply every cell's epochs (a probe of longer training per step)")
     p.add_argument("--table")
     ns = p.parse_args(argv)
     if ns.table:
@@ -119,7 +124,9 @@ def main(argv) -> int:
             continue
         if (ns.only and t["graph"] != ns.only) or (ns.depth and len(t["hidden"]) != ns.depth):
             continue
+        t["epochs"] = int(round(t["epochs"] * ns.epochs_scale))
         row = run_one(t, ns.replay, ns.workers)
+        row["epochs"], row["epochs_scale"] = t["epochs"], ns.epochs_scale
         with open(ns.out, "a") as f:
             f.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the paper's code (the oracle) on the 12 trials of bench/fidelity/trials.py.
+# Run the paper's code (the oracle) on the 10 trials of bench/fidelity/trials.py.
 #   PY       the paper venv's python (torch 2.13: $NSREF/venv/bin/python; torch 1.12: a py3.10 venv)
 #   SRC      the patched paper tree ($NSREF/src: workers off; a PAPERBENCH_WORKERS=2 tree: workers on)
 #   OUT      folder for <trial>.json

@@ -1,4 +1,4 @@
-"""Round-by-round trajectories of the paper's code and sculpt's default on the 12 trials.
+"""Round-by-round trajectories of the paper's code and sculpt's default on the 10 trials.
 
     PYTHONPATH=. python bench/fidelity/side_by_side.py [--oracle DIR] [--out docs/fidelity/side_by_side.md]
 

@@ -1,4 +1,4 @@
-"""The 12 compared trials of issue 11 (section 1): graph, family folder, modularity, arch, seed, lr,
+"""The 10 compared trials of issue 11 (section 1; the issue says 12 but lists 10): graph, family folder, modularity, arch, seed, lr,
 batch size, epochs, P_u and the one P_e searched.
 
 input-separable [4,24,4] seeds 0,1,2,5 at P_u 70 / P_e 2.5; reused [4,24,24,16] seeds 0,1,2,5 and
