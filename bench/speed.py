@@ -194,13 +194,17 @@ def mnist(args) -> int:
 
     def edge_round(condense: bool) -> float:
         model.load_state(state)
-        schedule = HalvingSchedule([preset.p_e[0]], start_pp, 100.0 / n_weights, max_rounds=1)
+        # the preset's rate, or less so that the round's target stays below 100 % (a round that
+        # would prune everything does not train)
+        rate = min(preset.p_e[0], (100.0 - start_pp) / 2)
+        schedule = HalvingSchedule([rate], start_pp, 100.0 / n_weights, max_rounds=1)
         t0 = time.perf_counter()
         run_stage(model, task, EdgeStage(), schedule, threshold=0.0, validated=np.zeros(1, dtype=bool),
                   train_kwargs=dict(kwargs, epochs=preset.epochs, condense=condense))
         return time.perf_counter() - t0
 
-    print(f"mnist-two-digits / {args.preset}: arch {arch}, live hidden units {alive}, {args.threads} threads; {_load()}")
+    print(f"mnist-two-digits / {args.preset}: arch {arch}, live hidden units {alive}, {100 - start_pp:.2f} % of the"
+          f" weights kept, {task.train.X.shape[0]} training pairs, {args.threads} threads; {_load()}")
     dense, cond = [], []
     for _ in range(args.repeat):
         dense.append(edge_round(False))
