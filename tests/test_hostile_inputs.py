@@ -398,6 +398,9 @@ def test_a_corrupt_gzip_records_file_is_a_snapshot_error(tmp_path):
     path.write_bytes(packed[:10] + bytes([packed[10] ^ 0xFF]) + packed[11:])  # zlib.error before
     with pytest.raises(SnapshotError, match="records.jsonl.gz: not a readable gzip file"):
         latest_records(path)
+    path.write_bytes(gzip.compress((record("x") + "\n{bad\n" + record("y") + "\n").encode(), mtime=0))
+    with pytest.raises(SnapshotError, match=r"records.jsonl.gz:2: not a JSON record"):  # the file itself, not a temp copy
+        latest_records(path)
     path.unlink()
     os.mkfifo(path)
     with pytest.raises(SnapshotError, match="not a regular file"):

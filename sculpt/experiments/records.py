@@ -69,6 +69,11 @@ def read_records(path: str | Path) -> RecordsFile:
         return RecordsFile()
     except OSError as exc:
         raise SnapshotError(f"cannot read records {path}: {exc.strerror or exc}") from None
+    return parse_records(data, path)
+
+
+def parse_records(data: bytes, path: str | Path) -> RecordsFile:
+    """:func:`read_records` on the bytes of a records file; ``path`` names it in messages."""
     result = RecordsFile()
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline, else a line never finished
@@ -87,6 +92,39 @@ def read_records(path: str | Path) -> RecordsFile:
         result.torn_tail = tail.decode("utf-8", errors="replace")
         result.torn_offset = offset
     return result
+
+
+def read_packed_records(path: Path) -> RecordsFile:
+    """A gzip-compressed records file (``records.jsonl.gz``), read like the plain one.
+
+    Raises
+    ------
+    SnapshotError
+        Missing, not a regular file, a corrupt gzip stream, or more data than half the available
+        memory (a gzip bomb); then whatever :func:`read_records` refuses.
+    """
+    import gzip
+    import io
+    import zlib
+
+    from functiongraphs.safe_read import read_regular_bytes
+    from sculpt.memory import available_bytes
+
+    try:
+        packed = read_regular_bytes(path)  # a FIFO or a device is refused, never read
+    except FileNotFoundError:
+        raise SnapshotError(f"records file {path} does not exist") from None
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    limit = available_bytes()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(packed)) as stream:
+            data = stream.read(-1 if limit is None else limit // 2 + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt compressed stream
+        raise SnapshotError(f"{path}: not a readable gzip file ({exc})") from None
+    if limit is not None and len(data) > limit // 2:
+        raise SnapshotError(f"{path}: unpacks to more than half the memory available")
+    return parse_records(data, path)
 
 
 def _parse_line(raw: bytes) -> dict | None:

@@ -25,7 +25,7 @@ from typing import Iterable
 from sculpt.atomic import write_text_atomic
 from sculpt.errors import SnapshotError
 from sculpt.experiments import paper_numbers
-from sculpt.experiments.records import read_records
+from sculpt.experiments.records import read_packed_records, read_records
 from sculpt.stats import consistent, wilson_interval
 
 
@@ -75,7 +75,7 @@ def latest_records(path: str | Path) -> tuple[list[dict], list[dict], str]:
         Non-empty when the file ends with an incomplete line.
     """
     if str(path).endswith(".gz"):
-        found = _read_packed_records(Path(path))
+        found = read_packed_records(Path(path))
     else:
         found = read_records(path)
     if not found.records and found.torn_tail is None and not Path(path).exists():
@@ -90,36 +90,6 @@ def latest_records(path: str | Path) -> tuple[list[dict], list[dict], str]:
         elif record["trial_id"] not in ok:
             failed[record["trial_id"]] = record
     return list(ok.values()), list(failed.values()), found.describe_torn_tail(path)
-
-
-def _read_packed_records(path: Path):
-    """A gzip-compressed records file (``records.jsonl.gz``), read like the plain one."""
-    import gzip
-    import io
-    import tempfile
-    import zlib
-
-    from functiongraphs.safe_read import read_regular_bytes
-    from sculpt.memory import available_bytes
-
-    try:
-        packed = read_regular_bytes(path)  # a FIFO or a device is refused, never read
-    except FileNotFoundError:
-        raise SnapshotError(f"records file {path} does not exist") from None
-    except OSError as exc:
-        raise SnapshotError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    limit = available_bytes()
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(packed)) as stream:
-            data = stream.read(-1 if limit is None else limit // 2 + 1)
-    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt compressed stream
-        raise SnapshotError(f"{path}: not a readable gzip file ({exc})") from None
-    if limit is not None and len(data) > limit // 2:
-        raise SnapshotError(f"{path}: unpacks to more than half the memory available")
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / path.stem
-        plain.write_bytes(data)
-        return read_records(plain)
 
 
 def _is_int(value) -> bool:

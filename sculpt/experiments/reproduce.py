@@ -28,7 +28,7 @@ from pathlib import Path
 from sculpt.atomic import write_text_atomic
 from sculpt.errors import ConfigError
 from sculpt.experiments.config import Experiment, load_experiment
-from sculpt.experiments.records import finished_ids, read_records
+from sculpt.experiments.records import finished_ids, read_packed_records, read_records
 
 RECORDS = "records.jsonl"
 GZIP_ABOVE = 4 * 1024 * 1024
@@ -155,7 +155,7 @@ def _records(folder: Path) -> list[dict]:
     plain, packed = folder / RECORDS, folder / (RECORDS + ".gz")
     if plain.exists() or not packed.exists():
         return read_records(plain).records
-    return [json.loads(line) for line in gzip.decompress(packed.read_bytes()).splitlines() if line.strip()]
+    return read_packed_records(packed).records  # checked like the plain file: no zlib.error, no FIFO
 
 
 def format_plan(stages: list[Stage], list_trials: bool = False) -> str:
