@@ -98,9 +98,30 @@ def _resolve(reference_dir) -> Path:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """All records of a JSON-lines file."""
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """All records of a JSON-lines file.
+
+    Raises
+    ------
+    DataError
+        Unreadable or not a regular file, or a line that is not JSON (named with its number).
+    """
+    from functiongraphs.safe_read import decode_text, read_regular_bytes
+
+    try:
+        text = decode_text(read_regular_bytes(path), path)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: {exc.reason}") from None
+    records = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise DataError(f"{path}:{number}: not a JSON record ({exc})") from None
+    return records
 
 
 @dataclass(frozen=True)

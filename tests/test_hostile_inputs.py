@@ -483,3 +483,14 @@ def test_corrupt_or_huge_idx_files_are_data_errors(tmp_path):
     with pytest.raises(DataError, match="but the file holds more than 24"):
         read_idx(bomb)
     assert np.array_equal(read_idx(tmp_path / "a-idx3-ubyte"), array)
+
+
+def test_a_damaged_reference_jsonl_names_its_line(tmp_path):
+    from sculpt.reference import read_jsonl
+
+    path = tmp_path / "pruned_networks.jsonl"
+    path.write_text('{"id": "net0000"}\n{"id": \n' + DEEP + "\n")
+    with pytest.raises(DataError, match=r"pruned_networks.jsonl:2: not a JSON record"):
+        read_jsonl(path)
+    path.write_text('{"id": "net0000"}\r\n\r\n{"id": "net0001"}\r\n')
+    assert read_jsonl(path) == [{"id": "net0000"}, {"id": "net0001"}]
