@@ -15,6 +15,25 @@ predictor scores 90 % per bit on the two-digit task).
 
 Every threshold is checked on the VALIDATION pairs (the test pairs are only reported).
 
+The ``paper`` presets are the paper's studies and what ``sculpt grid`` uses for an MNIST task
+(``examples/experiments/mnist_two_digits.toml``, ``mnist_hierarchical.toml``):
+
+* data: 800 training, 200 validation and 200 test pairs per digit combination. Two digits: 100
+  combinations, 80,000 / 20,000 / 20,000 pairs; hierarchical (digits 0-7): 64 combinations,
+  51,200 / 12,800 / 12,800 pairs. The paper drew 1000 pairs per combination and split them 8:2
+  (800 / 200, no test split, images shared between splits); ours come from disjoint image pools
+  and add 200 test pairs per combination from MNIST test, which are only reported.
+* acceptance on per-bit accuracy, as the paper's code (``test_boolean``): 99 % (two digits) and
+  98 % (hierarchical), on the validation pairs. Per-digit ("block") accuracy is still recorded
+  (``metrics.accuracy.block``).
+* the study: widths 392 / 784 / 1568 (batch sizes 256 / 512 / 1024) x 2, 3, 4 hidden layers (two
+  digits, 36 trials) or 2, 3, 4, 5 (hierarchical, 48 trials) x seeds 0, 1, 2, 5; lr 0.001, 40
+  epochs for the dense training and every retraining, the full 14 x 5 (p_u, p_e) grid, t_m = -0.3,
+  delta = 0.6 (``study`` lists the cells). The hierarchical script also has 80- and 120-epoch
+  lines whose cells the spec does not tie down; the paper's Figure 33 networks all say 40.
+* ``condense=True``: retrain only the live units (equal up to floating-point rounding).
+* ``preset.on("cuda")`` runs the same settings on a GPU.
+
 The two-digit ``small`` preset was tuned on the shared 2-core machine (2 torch threads; timings
 noisy, load average 1 to 3.5 from other jobs). It is ONE (p_u, p_e) = (30, 5) trial, not a grid:
 a grid member costs as much as the whole trial, and the 14 x 5 grid is the ``paper`` preset's job.
@@ -102,6 +121,12 @@ class Preset:
     condense : bool
         Retrain only the live hidden units (:mod:`sculpt.condensed`): equal up to floating-point
         rounding, about ten times faster per round once a few percent of the units are alive.
+    study : tuple of (hidden, batch_size)
+        The architectures of the paper's study (each run for every seed in ``seeds``); empty for
+        presets that are not a study. ``examples/experiments/mnist_*.toml`` list the same cells.
+    device : str
+        Torch device of the pruning run ("cpu", "cuda", "cuda:1", ...); passed to
+        :func:`sculpt.prune.prune_grid` unchanged. Use :meth:`on`.
     """
 
     task: str
@@ -127,13 +152,28 @@ class Preset:
     min_step: float | None = None
     max_rounds: int | None = None
     condense: bool = False
+    study: tuple[tuple[tuple[int, ...], int], ...] = ()
+    device: str = "cpu"
 
-    def task_kwargs(self, seed: int | None = None) -> dict[str, int]:
+    def on(self, device: str) -> "Preset":
+        """The same preset running on ``device`` (every other setting unchanged).
+
+        Examples
+        --------
+        >>> get("mnist-two-digits", "paper").on("cuda").prune_kwargs()["device"]
+        'cuda'
+        """
+        return dataclasses.replace(self, device=str(device))
+
+    def task_kwargs(self, seed: int | None = None) -> dict[str, Any]:
         """Keyword arguments of the task builder (``functiongraphs.mnist.TASKS[task]``)."""
-        return {"pairs_per_class": self.pairs_per_class,
-                "validation_pairs_per_class": self.validation_pairs_per_class,
-                "test_pairs_per_class": self.test_pairs_per_class,
-                "seed": self.seeds[0] if seed is None else int(seed)}
+        kwargs: dict[str, Any] = {"pairs_per_class": self.pairs_per_class,
+                                  "validation_pairs_per_class": self.validation_pairs_per_class,
+                                  "test_pairs_per_class": self.test_pairs_per_class,
+                                  "seed": self.seeds[0] if seed is None else int(seed)}
+        if self.task in _ACCEPTANCE_CHOICE:  # the halves builders have one fixed metric
+            kwargs["acceptance"] = self.acceptance
+        return kwargs
 
     def build_task(self, data=None, seed: int | None = None):
         """Sample the task (from the MNIST cache unless ``data`` is given)."""
@@ -154,12 +194,14 @@ class Preset:
         return {"p_u": self.p_u, "p_e": self.p_e, "lr": self.lr, "batch_size": self.batch_size,
                 "epochs": self.epochs, "accuracy_threshold": self.accuracy_threshold,
                 "unit_score_batch_size": self.unit_score_batch_size, "dense_epochs": self.dense_epochs,
-                "min_step": self.min_step, "max_rounds": self.max_rounds, "condense": self.condense}
+                "min_step": self.min_step, "max_rounds": self.max_rounds, "condense": self.condense,
+                "device": self.device}
 
     def prune_options(self) -> dict[str, Any]:
         """The :func:`sculpt.prune.prune_grid` keywords a :class:`sculpt.config.RunConfig` does not hold."""
         return {"dense_epochs": self.dense_epochs, "min_step": self.min_step, "max_rounds": self.max_rounds,
-                "unit_score_batch_size": self.unit_score_batch_size, "condense": self.condense}
+                "unit_score_batch_size": self.unit_score_batch_size, "condense": self.condense,
+                "device": self.device}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -167,12 +209,25 @@ class Preset:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
 
-def _two_digits(name: str, **settings) -> Preset:
-    return Preset(task="mnist-two-digits", name=name, acceptance="block", **settings)
+# Tasks whose builder takes the acceptance metric (the paper's presets use per-bit accuracy).
+_ACCEPTANCE_CHOICE = ("mnist-two-digits", "mnist-hierarchical")
+# Batch size per width in the paper's MNIST scripts (256/512/1024; which goes with which width is
+# not in the spec, we take the smallest for the narrowest).
+STUDY_BATCH_SIZE = {392: 256, 784: 512, 1568: 1024}
+STUDY_WIDTHS = (392, 784, 1568)
 
 
-def _hierarchical(name: str, **settings) -> Preset:
-    return Preset(task="mnist-hierarchical", name=name, acceptance="row", **settings)
+def _study(depths) -> tuple[tuple[tuple[int, ...], int], ...]:
+    """(hidden, batch size) for every depth x width, depth-major as in the experiment files."""
+    return tuple(((w,) * d, STUDY_BATCH_SIZE[w]) for d in depths for w in STUDY_WIDTHS)
+
+
+def _two_digits(name: str, acceptance: str = "block", **settings) -> Preset:
+    return Preset(task="mnist-two-digits", name=name, acceptance=acceptance, **settings)
+
+
+def _hierarchical(name: str, acceptance: str = "row", **settings) -> Preset:
+    return Preset(task="mnist-hierarchical", name=name, acceptance=acceptance, **settings)
 
 
 def _halves(kind: str, name: str, **settings) -> Preset:
@@ -187,11 +242,12 @@ def _add(preset: Preset) -> None:
 
 
 _add(_two_digits(
-    "paper", description="the paper's section 5.5 setting: [1568, 784, 784, 20] (Fig. 32), 800 pairs per"
-                         " combination, 40 epochs, full (p_u, p_e) grid; GPU or Ray",
+    "paper", description="the paper's section 5.5 study: widths 392/784/1568 x 2-4 hidden layers x seeds"
+                         " 0,1,2,5; 800/200/200 pairs per combination, 40 epochs, full (p_u, p_e) grid,"
+                         " 99 % per-bit accuracy; GPU or Ray",
     hidden=(784, 784), lr=0.001, batch_size=256, epochs=40, pairs_per_class=800,
     validation_pairs_per_class=200, test_pairs_per_class=200, p_u=PAPER_P_U, p_e=PAPER_P_E,
-    accuracy_threshold=97.0))
+    accuracy_threshold=99.0, acceptance="bit", condense=True, study=_study((2, 3, 4))))
 _add(_two_digits(
     "small", description="2-core CPU: width 392, 800 pairs per combination, 15 dense epochs, 3 per"
                          " retraining of the live units, one (p_u, p_e) pair, at most 15 rounds per stage",
@@ -200,11 +256,12 @@ _add(_two_digits(
     accuracy_threshold=97.3, seeds=(0,), dense_epochs=15, min_step=0.02, max_rounds=15,
     condense=True))
 _add(_hierarchical(
-    "paper", description="the paper's Fig. 13 setting: [1568, 784, 784, 3] (Fig. 33), digits 0-7, 800 pairs"
-                         " per combination, 40 epochs, full grid; GPU or Ray",
+    "paper", description="the paper's Fig. 13b study: widths 392/784/1568 x 2-5 hidden layers x seeds"
+                         " 0,1,2,5, digits 0-7; 800/200/200 pairs per combination, 40 epochs, full grid,"
+                         " 98 % per-bit accuracy; GPU or Ray",
     hidden=(784, 784), lr=0.001, batch_size=256, epochs=40, pairs_per_class=800,
     validation_pairs_per_class=200, test_pairs_per_class=200, p_u=PAPER_P_U, p_e=PAPER_P_E,
-    accuracy_threshold=95.0))
+    accuracy_threshold=98.0, acceptance="bit", condense=True, study=_study((2, 3, 4, 5))))
 _add(_hierarchical(
     "small", description="2-core CPU: width 392, 400 pairs per combination, 15 dense epochs, 3 per"
                          " retraining, one (p_u, p_e) pair, at most 12 rounds per stage",

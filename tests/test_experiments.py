@@ -295,7 +295,8 @@ def test_tiny_real_grid_is_identical_serial_and_loky(tmp_path):
 def test_example_experiments_expand_to_the_paper_grids():
     counts = {path.stem: len(load_experiment(path)) for path in sorted(EXAMPLES.glob("*.toml"))}
     assert counts == {"figure10": 900, "figure12": 144, "figure7": 144, "figure8": 180, "section2": 192,
-                      "tables2_3": 1056, "tiny": 4, "mnist_two_digits": 36, "compare": 156}
+                      "tables2_3": 1056, "tiny": 4, "mnist_two_digits": 36, "mnist_hierarchical": 48,
+                      "compare": 156}
     fig7 = load_experiment(EXAMPLES / "figure7.toml")
     cells = {(t.params["graph"], tuple(t.params["arch"])): (t.params["lr"], t.params["batch_size"], t.params["epochs"])
              for t in fig7.trials}

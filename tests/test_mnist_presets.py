@@ -23,7 +23,8 @@ def test_every_task_has_a_small_and_a_paper_preset():
 @pytest.mark.parametrize("task, name", ALL)
 def test_preset_matches_its_task(task, name):
     preset = presets.get(task, name)
-    built = mnist.TASKS[task](DATA, pairs_per_class=1, validation_images=N_VAL)
+    kwargs = {k: v for k, v in preset.task_kwargs().items() if k == "acceptance"}
+    built = mnist.TASKS[task](DATA, pairs_per_class=1, validation_images=N_VAL, **kwargs)
     assert preset.acceptance == built.acceptance
     assert (preset.modularity_threshold, preset.merge_threshold) == (-0.3, 0.6)
     assert preset.noise == 0.0 and preset.lr == 0.001
@@ -44,7 +45,54 @@ def test_paper_presets_are_the_papers_settings():
     assert two.p_u == tuple(float(p) for p in range(5, 75, 5)) and two.p_e == (2.5, 2.0, 1.5, 1.0, 0.5)
     assert two.seeds == (0, 1, 2, 5)
     hier = presets.get("mnist-hierarchical", "paper")
-    assert (hier.hidden, hier.epochs, hier.acceptance) == ((784, 784), 40, "row")
+    assert (hier.hidden, hier.epochs, hier.acceptance) == ((784, 784), 40, "bit")
+    # the paper's pruning thresholds, on per-bit accuracy like its test_boolean
+    assert (two.acceptance, two.accuracy_threshold, hier.accuracy_threshold) == ("bit", 99.0, 98.0)
+    assert (two.validation_pairs_per_class, two.test_pairs_per_class) == (200, 200) == \
+        (hier.validation_pairs_per_class, hier.test_pairs_per_class)
+    assert two.condense and hier.condense
+
+
+def test_paper_presets_list_the_papers_study_cells():
+    two, hier = presets.get("mnist-two-digits", "paper"), presets.get("mnist-hierarchical", "paper")
+    assert len(two.study) == 9 and len(hier.study) == 12
+    assert sorted({len(h) for h, _ in two.study}) == [2, 3, 4] and sorted({len(h) for h, _ in hier.study}) == [2, 3, 4, 5]
+    assert {h[0]: b for h, b in hier.study} == {392: 256, 784: 512, 1568: 1024}
+    assert ((1568, 1568, 1568, 1568, 1568), 1024) in hier.study and ((392, 392), 256) in two.study
+
+
+@pytest.mark.parametrize("task, stem", [("mnist-two-digits", "mnist_two_digits"),
+                                        ("mnist-hierarchical", "mnist_hierarchical")])
+def test_the_study_experiment_files_are_the_paper_presets(task, stem):
+    from pathlib import Path
+
+    from sculpt.experiments import load_experiment
+
+    preset = presets.get(task, "paper")
+    study = load_experiment(Path(__file__).resolve().parents[1] / "examples" / "experiments" / f"{stem}.toml")
+    cells = {(tuple(t.params["arch"]), t.params["batch_size"]) for t in study.trials}
+    assert cells == set(preset.study) and len(study) == len(preset.study) * len(preset.seeds)
+    for trial in study.trials:
+        p = trial.params
+        assert p["graph"] == task and p["seed"] in preset.seeds
+        assert (p["lr"], p["epochs"], tuple(p["p_u"]), tuple(p["p_e"])) == (preset.lr, preset.epochs, preset.p_u, preset.p_e)
+        assert (p["accuracy_threshold"], p["modularity_threshold"], p["merge_threshold"], p["noise"]) == \
+            (preset.accuracy_threshold, preset.modularity_threshold, preset.merge_threshold, preset.noise)
+
+
+def test_device_passes_through_the_preset_unchanged():
+    from sculpt.prune import prune_grid
+
+    paper = presets.get("mnist-hierarchical", "paper")
+    on_gpu = paper.on("cuda")
+    assert on_gpu.prune_kwargs()["device"] == "cuda" and on_gpu.prune_options()["device"] == "cuda"
+    assert paper.prune_kwargs()["device"] == "cpu"  # the registry's preset is not changed
+    assert {k: v for k, v in on_gpu.to_dict().items() if k != "device"} == \
+        {k: v for k, v in paper.to_dict().items() if k != "device"}
+    built = mnist.TASKS["mnist-hierarchical"](DATA, pairs_per_class=1, validation_images=N_VAL)
+    bound = inspect.signature(prune_grid).bind(built, [built.n_inputs, *paper.hidden, built.n_outputs],
+                                               seed=0, **on_gpu.prune_kwargs())
+    assert bound.arguments["device"] == "cuda"
 
 
 def test_small_two_digit_preset_uses_width_392():
@@ -52,7 +100,8 @@ def test_small_two_digit_preset_uses_width_392():
     assert small.hidden == (392, 392) and len(small.p_u) == len(small.p_e) == 1
     assert small.task_kwargs() == {"pairs_per_class": small.pairs_per_class,
                                    "validation_pairs_per_class": small.validation_pairs_per_class,
-                                   "test_pairs_per_class": small.test_pairs_per_class, "seed": 0}
+                                   "test_pairs_per_class": small.test_pairs_per_class, "seed": 0,
+                                   "acceptance": "block"}
     assert small.to_dict()["hidden"] == [392, 392]
 
 
@@ -118,8 +167,9 @@ def test_prune_runs_on_a_tiny_two_digit_task():
 def test_prune_options_are_the_keywords_a_run_config_lacks():
     small = presets.get("mnist-two-digits", "small")
     assert small.prune_options() == {"dense_epochs": 15, "min_step": 0.02, "max_rounds": 15,
-                                     "unit_score_batch_size": 1024, "condense": True}
-    assert presets.get("mnist-two-digits", "paper").prune_options()["condense"] is False
+                                     "unit_score_batch_size": 1024, "condense": True, "device": "cpu"}
+    # the study presets retrain only the live units too (issue 12: what makes them affordable)
+    assert presets.get("mnist-two-digits", "paper").prune_options()["condense"] is True
     hier = presets.get("mnist-hierarchical", "small")
     assert (hier.dense_epochs, hier.max_rounds, hier.accuracy_threshold) == (15, 12, 89.0)
 
@@ -143,7 +193,7 @@ def test_experiment_trials_accept_mnist_task_names():
         check_graph("mnist-two-digit", "exp.toml")
     with pytest.raises(ConfigError, match="MNIST task 'mnist-hierarchical' takes no input noise; set noise = 0.0"):
         build_task("mnist-hierarchical", 0.1)
-    assert _mnist_prune_options("mnist-two-digits") == {"unit_score_batch_size": 1024}
+    assert _mnist_prune_options("mnist-two-digits") == {"unit_score_batch_size": 1024, "condense": True}
     assert _mnist_prune_options("input-separable") == {}
 
 

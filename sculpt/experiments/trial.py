@@ -332,14 +332,15 @@ def _replay_options(params: dict) -> dict:
 
 
 def _mnist_prune_options(graph: str) -> dict:
-    """Batched unit scores over an MNIST task's large validation set (the paper preset's batch)."""
+    """The ``paper`` preset's engine options for an MNIST task (batched unit scores, condensed retraining)."""
     from functiongraphs import mnist
 
     if graph not in mnist.TASKS:
         return {}
     from sculpt import presets
 
-    return {"unit_score_batch_size": presets.get(graph, "paper").unit_score_batch_size}
+    options = presets.get(graph, "paper").prune_options()
+    return {k: options[k] for k in ("unit_score_batch_size", "condense")}
 
 
 def detect_from_params(masks, params: dict):
