@@ -205,3 +205,28 @@ def test_the_two_digit_study_expands_to_36_trials():
     study = load_experiment(Path(__file__).resolve().parents[1] / "examples" / "experiments" / "mnist_two_digits.toml")
     assert len(study) == 36
     assert {t.params["graph"] for t in study.trials} == {"mnist-two-digits"}
+
+
+def test_an_experiment_file_runs_the_study_on_a_gpu_with_device_cuda(tmp_path):
+    from pathlib import Path
+
+    from sculpt.experiments import load_experiment
+    from sculpt.experiments.trial import _prune_options
+
+    source = (Path(__file__).resolve().parents[1] / "examples" / "experiments" / "mnist_hierarchical.toml").read_text()
+    cpu = load_experiment_text(tmp_path / "cpu.toml", source)
+    gpu = load_experiment_text(tmp_path / "gpu.toml", source.replace('noise = 0.0\n', 'noise = 0.0\ndevice = "cuda"\n', 1))
+    assert "device" not in cpu.trials[0].params and _prune_options(cpu.trials[0].params).get("device") is None
+    assert gpu.trials[0].params["device"] == "cuda" and _prune_options(gpu.trials[0].params)["device"] == "cuda"
+    # everything else about the trial is the preset's, unchanged
+    assert {k: v for k, v in gpu.trials[0].params.items() if k != "device"} == cpu.trials[0].params
+    assert _prune_options(gpu.trials[0].params)["condense"] is True
+    with pytest.raises(ConfigError, match="device must be a torch device name"):
+        load_experiment_text(tmp_path / "bad.toml", source.replace('noise = 0.0\n', 'noise = 0.0\ndevice = 3\n', 1))
+
+
+def load_experiment_text(path, text):
+    from sculpt.experiments import load_experiment
+
+    path.write_text(text)
+    return load_experiment(path)

@@ -163,9 +163,21 @@ def _resolve_spectral(raw: dict, where: str) -> dict:
 
 
 def _resolve_sculpt(raw: dict, where: str) -> dict:
-    params, _ = _resolve_run_config(raw, where, {"spectral": False, "shuffles": None})
+    params, _ = _resolve_run_config(raw, where, {"spectral": False, "shuffles": None, "device": None})
     params.update(_resolve_spectral(raw, where))
+    params.update(_resolve_device(raw, where))
     return params
+
+
+def _resolve_device(raw: dict, where: str) -> dict:
+    """``device = "cuda"`` (any torch device name) for the pruning run; empty when not given, so
+    trial ids of CPU runs stay as they were. Whether the device exists is checked when the trial runs."""
+    device = raw.get("device")
+    if device is None:
+        return {}
+    if not isinstance(device, str) or not device.strip():
+        raise ConfigError(f"{where}: device must be a torch device name such as 'cuda' or 'cpu', got {device!r}")
+    return {"device": device.strip()}
 
 
 def _run_sculpt(params: dict, run_dir: Path | None) -> dict:
@@ -321,7 +333,8 @@ def _prune_options(params: dict) -> dict:
     prefer = tie_break_rule(params.get("tie_break", "order"), _detect_options(params))
     return dict(p_u=params["p_u"], p_e=params["p_e"], batch_size=params["batch_size"], epochs=params["epochs"],
                 accuracy_threshold=params["accuracy_threshold"], prefer=prefer, progress=False,
-                **_replay_options(params), **_mnist_prune_options(params["graph"]))
+                **_replay_options(params), **_mnist_prune_options(params["graph"]),
+                **({"device": params["device"]} if params.get("device") else {}))
 
 
 def _replay_options(params: dict) -> dict:
@@ -556,7 +569,7 @@ def _analysis_keys() -> tuple[str, ...]:
 
 
 def _sculpt_keys() -> tuple[str, ...]:
-    return _run_config_keys() + ("spectral", "shuffles")
+    return _run_config_keys() + ("spectral", "shuffles", "device")
 
 
 def trial_kind(name: str, source: str = "experiment") -> TrialKind:
