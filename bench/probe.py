@@ -603,6 +603,9 @@ def _run_isolated(call: Callable[[], Any], timeout: float, memory_bytes: int) ->
             os.dup2(devnull, 0)
             os.dup2(devnull, 1)
             os.dup2(err_file.fileno(), 2)
+            # under pytest sys.stdout/sys.stderr are capture objects, not fds 1 and 2: rebind them
+            sys.stdout = open(1, "w", closefd=False)
+            sys.stderr = open(2, "w", closefd=False)
             result = _classify_call(call, err_file)
             os.write(write_fd, json.dumps(result, default=repr).encode())
             status = 0
