@@ -35,13 +35,15 @@ def family(graph: str) -> str:
 
 
 def load(path: Path) -> list[dict]:
-    """Finished records with a spectral object, the last one per trial id."""
+    """Finished records with a spectral object, the last one per (graph, arch, seed)."""
     latest = {}
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
             if r.get("status") == "ok" and isinstance(r.get("spectral"), dict):
-                latest[r["trial_id"]] = r
+                # keyed by the settings, not the trial id: ids of the same trial changed when new
+                # (default-valued) config keys appeared during the run
+                latest[(r["config"]["graph"], json.dumps(r["config"]["arch"]), r["config"]["seed"])] = r
     return list(latest.values())
 
 
