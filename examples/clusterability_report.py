@@ -7,8 +7,8 @@ number of runs with p < 0.02 (all 50 shuffles above), and sets each next to the 
 (spec ``clusterability.md`` section 8): inside-2-sd = |ours - paper| <= 2 * paper's sd, and the
 p-count check = |ours - paper's count * runs / paper's runs| <= 1.
 
-Run: ``python examples/clusterability_report.py --a10 'runs/a10/*.jsonl' --a9 'runs/a9/*.jsonl'
---cnn runs/cnn.jsonl --out docs/clusterability``.
+Run: ``python examples/clusterability_report.py --a10 docs/clusterability/records/a10.jsonl --a9
+docs/clusterability/records/a9.jsonl --cnn docs/clusterability/records/cnn.jsonl --out docs/clusterability``.
 """
 from __future__ import annotations
 
