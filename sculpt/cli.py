@@ -182,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"sculpt {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    except Exception:
+        # After SIGTERM a library's own clean-up (Ray cancelling its tasks, say) may raise an error
+        # of its own that replaces our Terminated; the command was still terminated, not broken.
+        if _sigterm_received:
+            print(f"sculpt {args.command}: terminated", file=sys.stderr)
+            return 143
+        raise
     finally:
         set_command_line(None)  # a later library call in this process records its own argv
 

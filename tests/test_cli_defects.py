@@ -469,3 +469,33 @@ def test_a_lock_taken_on_a_removed_file_is_taken_again(tmp_path, monkeypatch):
     with locks.exclusive_output(lock, tmp_path / "x"):
         assert len(calls) == 2  # rolled back, then taken on the current file
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_raised_while_cleaning_up_after_sigterm_still_exits_143(monkeypatch, capsys):
+    # Ray's clean-up can replace our Terminated by an error of its own; the command was terminated.
+    import signal
+    import time
+
+    import sculpt.commands.catalog as catalog
+
+    def list_then_fail_cleaning_up(args):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise RuntimeError("clean-up failed") from None
+
+    monkeypatch.setattr(catalog, "run_list", list_then_fail_cleaning_up)
+    assert main(["catalog", "list"]) == 143
+    assert capsys.readouterr().err == "sculpt catalog: terminated\n"
+
+
+def test_an_error_without_sigterm_is_not_reported_as_terminated(monkeypatch):
+    import sculpt.commands.catalog as catalog
+
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(catalog, "run_list", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["catalog", "list"])

@@ -102,7 +102,7 @@ def test_second_grid_is_refused_sigterm_stops_workers_and_resume_finishes_once(t
 
     first.send_signal(signal.SIGTERM)
     _, err = first.communicate(timeout=60)
-    assert first.returncode == 143 and err.endswith("sculpt grid: terminated\n")
+    assert first.returncode == 143 and err.endswith("sculpt grid: terminated\n"), err[-2000:]
     wait_for(lambda: not any(alive(pid) for pid in workers), timeout=30, what="the workers to stop")
     kept = _records(records)
     assert 1 <= len(kept) < N_TRIALS and all(r["status"] == "ok" for r in kept)
@@ -128,7 +128,7 @@ def test_sigterm_of_a_ray_grid_cancels_its_tasks(tmp_path, monkeypatch):
     workers = descendants(grid.pid)
     grid.send_signal(signal.SIGTERM)  # ray.init's own SIGTERM handler (sys.exit) must not win
     _, err = grid.communicate(timeout=120)
-    assert grid.returncode == 143 and err.endswith("sculpt grid: terminated\n")
+    assert grid.returncode == 143 and err.endswith("sculpt grid: terminated\n"), err[-2000:]
     wait_for(lambda: not any(alive(pid) for pid in workers), timeout=60, what="the Ray processes to stop")
     kept = _records(out / "records.jsonl")
     assert 1 <= len(kept) < N_TRIALS and all(r["status"] == "ok" for r in kept)

@@ -374,7 +374,10 @@ def _execute_on_ray(calls: list[tuple], jobs: int | None, address: str | None) -
                 yield from ray.get(ref)
     finally:
         for ref in pending:  # interrupted: a cluster would otherwise run them to no one
-            ray.cancel(ref, force=True)
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:  # a task that already ended or a worker already gone: nothing to stop
+                pass
         if started_here:
             ray.shutdown()
 
