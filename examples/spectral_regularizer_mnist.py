@@ -37,6 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from functiongraphs.mnist import load_mnist
 from sculpt.spectral import ClusterabilityRegularizer, spectral_clustering, weight_graph
+from sculpt.spectral.classifier import accuracy, train_classifier
 
 ARCH = (49, 64, 64, 64, 10)
 ARMS = ("control", "regularised")
@@ -97,29 +98,10 @@ def make_regularizer(arm: str, seed: int) -> ClusterabilityRegularizer | None:
 def train(model, data: dict, regularizer, epochs: int, seed: int, batch_size: int = 128,
           lr: float = 1e-3) -> float:
     """Adam on softmax cross-entropy (+ regulariser penalty), shuffled minibatches; returns seconds."""
-    gen = torch.Generator().manual_seed(seed + 1_000_003)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    x, y = data["x_train"], data["y_train"]
     start = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.randperm(x.shape[0], generator=gen)
-        for s in range(0, x.shape[0], batch_size):
-            idx = order[s:s + batch_size]
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-            if regularizer is not None:
-                loss = loss + regularizer.penalty(model).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if regularizer is not None:
-                regularizer.after_step(model)
+    train_classifier(model, data["x_train"], data["y_train"], epochs, seed + 1_000_003,
+                     batch_size=batch_size, lr=lr, regularizer=regularizer)
     return time.perf_counter() - start
-
-
-@torch.no_grad()
-def accuracy(model, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Share of correctly classified rows."""
-    return float((model(x).argmax(dim=1) == y).double().mean())
 
 
 def network_ncut(model, k: int = 12, seed: int = 0) -> float:
