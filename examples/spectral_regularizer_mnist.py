@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from functiongraphs.mnist import load_mnist
 from sculpt.spectral import ClusterabilityRegularizer, spectral_clustering, weight_graph
-from sculpt.spectral.classifier import accuracy, train_classifier
+from sculpt.spectral.classifier import accuracy, keras_mlp, train_classifier
 
 ARCH = (49, 64, 64, 64, 10)
 ARMS = ("control", "regularised")
@@ -72,18 +72,7 @@ def small_mnist(cache=None) -> dict:
 
 def make_mlp(seed: int, arch=ARCH) -> torch.nn.Sequential:
     """ReLU MLP with Keras Glorot-uniform weights and zero biases, seeded."""
-    gen = torch.Generator().manual_seed(seed)
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(zip(arch[:-1], arch[1:])):
-        linear = torch.nn.Linear(fan_in, fan_out)
-        limit = float(np.sqrt(6.0 / (fan_in + fan_out)))
-        with torch.no_grad():
-            linear.weight.uniform_(-limit, limit, generator=gen)
-            linear.bias.zero_()
-        layers.append(linear)
-        if i < len(arch) - 2:
-            layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
+    return keras_mlp(arch, seed=seed)
 
 
 def make_regularizer(arm: str, seed: int) -> ClusterabilityRegularizer | None:
