@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -25,20 +24,10 @@ from functiongraphs import Task, catalog
 from sculpt.detect import detect_modules
 from sculpt.prune import prune_grid
 from sculpt.score import compare
+from sculpt.stats import wilson_interval
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOML = os.path.join(HERE, "..", "..", "docs", "fidelity", "reuse_gap.toml")
-
-
-def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95 % Wilson score interval of k successes in n trials."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return (max(0.0, c - h), min(1.0, c + h))
 
 
 def trials():
@@ -93,7 +82,7 @@ def table(path: str) -> str:
         cells = []
         for rule in ("order", "fewest-modules"):
             k = sum(r["success"][rule] for r in rs)
-            lo, hi = wilson(k, len(rs))
+            lo, hi = wilson_interval(k, len(rs))
             cells.append(f"{k}/{len(rs)} = {k / len(rs):.2f} [{lo:.2f}, {hi:.2f}]")
         edges = [r["edges"] for r in rs]
         lines.append(f"| {graph} | {depth} | {code} | {len(rs)} | {cells[0]} | {cells[1]} | {min(edges)}-{max(edges)} |")
