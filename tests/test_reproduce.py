@@ -166,3 +166,15 @@ def test_reproduce_on_ray_gives_the_serial_records(tiny_experiments, tmp_path):
         assert done.returncode == 0, done.stderr
     assert science(tmp_path / "ray") == science(tmp_path / "serial")
     assert (tmp_path / "ray" / "paper" / "index.md").is_file()
+
+
+def test_corrupt_gzipped_records_are_one_error_and_left_in_place(tiny_experiments, tmp_path):
+    from sculpt.errors import SnapshotError
+
+    packed = tmp_path / "docs" / "figure7" / "records.jsonl.gz"
+    packed.parent.mkdir(parents=True)
+    good = gzip.compress(b'{"trial_id": "0123456789abcdef", "status": "ok", "config": {}}\n')
+    packed.write_bytes(good[:12] + bytes(b ^ 0xFF for b in good[12:30]) + good[30:])
+    with pytest.raises(SnapshotError, match="records.jsonl.gz: not a readable gzip file"):
+        rp.reproduce(tiny_experiments, tmp_path / "docs", only=["figure7"], backend="serial", progress=False)
+    assert sorted(p.name for p in packed.parent.iterdir()) == ["records.jsonl.gz"]

@@ -100,8 +100,19 @@ def read_packed_records(path: Path) -> RecordsFile:
     Raises
     ------
     SnapshotError
+        Whatever :func:`unpack_records` refuses; then whatever :func:`read_records` refuses.
+    """
+    return parse_records(unpack_records(path), path)
+
+
+def unpack_records(path: Path) -> bytes:
+    """The bytes of a gzip-compressed records file, checked before and while unpacking.
+
+    Raises
+    ------
+    SnapshotError
         Missing, not a regular file, a corrupt gzip stream, or more data than half the available
-        memory (a gzip bomb); then whatever :func:`read_records` refuses.
+        memory (a gzip bomb).
     """
     import gzip
     import io
@@ -124,7 +135,7 @@ def read_packed_records(path: Path) -> RecordsFile:
         raise SnapshotError(f"{path}: not a readable gzip file ({exc})") from None
     if limit is not None and len(data) > limit // 2:
         raise SnapshotError(f"{path}: unpacks to more than half the memory available")
-    return parse_records(data, path)
+    return data
 
 
 def _parse_line(raw: bytes) -> dict | None:

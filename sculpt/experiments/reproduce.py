@@ -25,10 +25,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sculpt.atomic import write_text_atomic
+from sculpt.atomic import write_atomic, write_bytes_atomic, write_text_atomic
 from sculpt.errors import ConfigError
 from sculpt.experiments.config import Experiment, load_experiment
-from sculpt.experiments.records import finished_ids, read_packed_records, read_records
+from sculpt.experiments.records import finished_ids, read_packed_records, read_records, unpack_records
 
 RECORDS = "records.jsonl"
 GZIP_ABOVE = 4 * 1024 * 1024
@@ -279,10 +279,7 @@ def _prepare(folder: Path, experiment: Experiment, restart: bool) -> None:
     """Unpack gzipped records; refuse (or, with ``restart``, clear) records of other trials."""
     plain, packed = folder / RECORDS, folder / (RECORDS + ".gz")
     if packed.exists() and not plain.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = plain.with_name(plain.name + ".part")
-        tmp.write_bytes(gzip.decompress(packed.read_bytes()))
-        os.replace(tmp, plain)
+        write_bytes_atomic(plain, unpack_records(packed))  # checked: no zlib.error, no FIFO, no bomb
         packed.unlink()
     recorded = finished_ids(read_records(plain).records)
     stale = recorded - {t.trial_id for t in experiment.trials}
@@ -299,10 +296,9 @@ def _pack(folder: Path) -> None:
     plain = folder / RECORDS
     if not plain.exists() or plain.stat().st_size <= GZIP_ABOVE:
         return
-    packed = folder / (RECORDS + ".gz")
-    tmp = packed.with_name(packed.name + ".part")
-    with open(plain, "rb") as source, open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as target:
+    def compress(raw) -> None:
+        with open(plain, "rb") as source, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as target:
             shutil.copyfileobj(source, target)
-    os.replace(tmp, packed)
+
+    write_atomic(folder / (RECORDS + ".gz"), compress)
     plain.unlink()
