@@ -13,6 +13,10 @@
 ``python -m bench speed mnist [--preset small]``
     One edge-stage round of the MNIST preset from a unit-pruned network: dense masked retraining
     vs condensed retraining (live units only), alternating, same starting network.
+``python -m bench speed mnist-epoch [--preset paper] [--hidden 392 392] [--batch-size 256]``
+    CPU seconds of one training epoch on the preset's data: dense, and condensed with 50 % and
+    95 % of the hidden units removed (what one (re)training of an MNIST trial costs; the paper's
+    settings retrain 40 epochs per round).
 ``python -m bench speed gpu``
     The Figure 12 trial on ``cuda`` vs ``cpu`` when CUDA is available; otherwise says it is skipped.
 
@@ -215,6 +219,37 @@ def mnist(args) -> int:
     return 0
 
 
+def mnist_epoch(args) -> int:
+    """CPU seconds of one training epoch on an MNIST preset's data, dense and condensed."""
+    import numpy as np
+    import torch
+
+    from sculpt import presets
+    from sculpt.nets import MaskedMLP
+    from sculpt.prune.unit import UnitStage
+    from sculpt.train import train
+
+    torch.set_num_threads(args.threads)
+    preset = presets.get("mnist-two-digits", args.preset)
+    task = preset.build_task()
+    arch = [task.n_inputs, *(args.hidden or preset.hidden), task.n_outputs]
+    batch_size = args.batch_size or preset.batch_size
+    Xva, Yva = torch.as_tensor(task.validation.X), torch.as_tensor(task.validation.Y)
+    print(f"mnist-two-digits / {args.preset}: arch {arch}, {task.train.X.shape[0]} training pairs,"
+          f" batch {batch_size}, {args.threads} threads; {_load()}")
+    for removed in (0.0, 50.0, 95.0):
+        model = MaskedMLP(arch, members=1, seed=0)
+        if removed:
+            UnitStage(Xva, Yva, preset.unit_score_batch_size).prune(model, np.array([removed]), np.array([True]))
+        alive = [int(u.sum()) for u in model.unit_masks]
+        seconds, _ = _cpu(lambda: train(model, task, epochs=1, lr=preset.lr, batch_size=batch_size,
+                                        generator=torch.Generator().manual_seed(0), condense=bool(removed)))
+        print(f"  {removed:g} % of the hidden units removed (live {alive}), {'condensed' if removed else 'dense'}:"
+              f" {seconds:.2f} CPU s per epoch, {preset.epochs * seconds:.0f} CPU s per {preset.epochs}-epoch"
+              f" (re)training; {_load()}")
+    return 0
+
+
 def gpu(args) -> int:
     import torch
 
@@ -256,6 +291,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--unit-pp", type=float, default=90.0, help="percent of hidden units removed first")
     p.add_argument("--train-rows", type=int, default=0, help="retrain on the first N training pairs (0: all)")
+    p = sub.add_parser("mnist-epoch")
+    p.add_argument("--preset", default="paper")
+    p.add_argument("--hidden", type=int, nargs="+", help="hidden widths (default: the preset's)")
+    p.add_argument("--batch-size", type=int, help="default: the preset's")
+    p.add_argument("--threads", type=int, default=1)
     sub.add_parser("gpu")
     args = parser.parse_args(argv)
-    return {"experiment": experiment, "trial": trial, "mnist": mnist, "gpu": gpu}[args.what](args)
+    return {"experiment": experiment, "trial": trial, "mnist": mnist, "mnist-epoch": mnist_epoch, "gpu": gpu}[args.what](args)
