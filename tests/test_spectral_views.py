@@ -65,6 +65,35 @@ class _Detection:
         self.modules = modules
 
 
+def one_module_everywhere(masks):
+    """A detector that finds a single module holding every unit (no structure)."""
+    sizes = [masks[0].shape[1]] + [m.shape[0] for m in masks]
+    return _Detection([{"units": {str(l): list(range(n)) for l, n in enumerate(sizes)}}])
+
+
+def test_a_shuffle_with_a_single_module_does_not_beat_the_network():
+    # Two disconnected modules (n-cut 0); the detector finds one module on every shuffle. Its plain
+    # n-cut there is 0 too (nothing cut), which tied with the network and gave p = 1; per part it is
+    # 1 (no structure), so the two modules beat all 20 shuffles.
+    weights, modules = two_module_net(np.random.default_rng(0))
+    v = two_views(weights, modules, n_shuffles=20, seed=3, detect=one_module_everywhere)["modules"]
+    assert (v["statistic"], v["ncut"], v["value"]) == ("ncut_per_part", 0.0, 0.0)
+    assert v["shuffle_ncut_mean"] == pytest.approx(0.0, abs=1e-12)
+    assert (v["shuffle_mean"], v["shuffle_sd"]) == (1.0, 0.0)
+    assert v["p"] == pytest.approx(1 / 21) and v["modular"] is True
+    spectral = two_views(weights, modules, n_shuffles=20, seed=3, detect=one_module_everywhere)["spectral_modules_k"]
+    assert spectral["statistic"] == "ncut" and spectral["value"] == spectral["ncut"]
+
+
+def test_ncut_per_part_counts_singletons_and_is_one_without_two_modules():
+    from sculpt.spectral.views import ncut_per_part
+
+    assert ncut_per_part(1.5, np.array([0, 0, 1, 1, 2, 3]), 2) == pytest.approx(1.5 / 4)  # 2 modules + 2 singletons
+    assert ncut_per_part(2.2, np.array([0, 0, 0, 1, 2]), 1) == 1.0  # one module and two left-out units
+    assert ncut_per_part(3.0, np.array([1, 2, 2, 3]), 2) == 1.0  # module 0 dropped from the graph: one present
+    assert ncut_per_part(3.0, np.array([0, 1, 2]), 0) == 1.0  # no module at all
+
+
 def test_full_size_weights_round_trip_with_dropped_units():
     w = [np.array([[1.0, 0, 2], [0, 0, 0]]), np.array([[3.0, 0]])]  # hidden unit 1 is dead
     graph = weight_graph(w, dead="degree0")

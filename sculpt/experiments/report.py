@@ -132,7 +132,7 @@ def _check_spectral(spectral: dict, where: str) -> None:
         stats = spectral.get(view)
         if not isinstance(stats, dict) or stats.get("ncut") is None:
             continue  # the table skips it
-        for key in ("ncut", "shuffle_mean", "shuffle_sd", "z", "ari"):
+        for key in ("ncut", "value", "shuffle_mean", "shuffle_sd", "z", "ari"):
             _require(stats.get(key) is None or _is_number(stats[key]), where,
                      f"spectral.{view}.{key} must be a number or null")
         _require(_is_number(stats["ncut"]) and isinstance(stats.get("modular"), bool), where,
@@ -629,7 +629,9 @@ def _spectral_table(records: list[dict], figure_summary: dict) -> list[str]:
     shuffles = sorted({s.get("n_shuffles") for group in cells.values() for s in group})
     lines = ["### Spectral view next to the detected modules", "",
              f"n-cut of each partition on the |W| graph against {'/'.join(map(str, shuffles))} `layer` shuffles "
-             "(means over trials); modular = p < 0.05, p = (1 + #{shuffle <= n-cut}) / (n + 1) "
+             "(means over trials; for the detected modules the tested value is the n-cut per part, 1 with fewer "
+             "than two modules, since the detector picks its own k on every shuffle); modular = p < 0.05, "
+             "p = (1 + #{shuffle <= value}) / (n + 1) "
              "(floor 1 / (n + 1)); ARI = mean of the input- and output-unit ARI with the true groups.", "",
              "| graph | hidden | view | k | n-cut | shuffles (sd) | Z | ARI | modular | 95 % CI | trials |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -652,13 +654,15 @@ def _spectral_table(records: list[dict], figure_summary: dict) -> list[str]:
             n_mod = sum(bool(s["modular"]) for s in stats)
             lo, hi = wilson_interval(n_mod, len(stats))
             row = {"graph": graph, "arch": json.loads(arch), "view": view, "k": ks,
-                   "ncut": mean([s["ncut"] for s in stats]), "shuffle_mean": mean([s["shuffle_mean"] for s in stats]),
+                   "ncut": mean([s["ncut"] for s in stats]),
+                   "value": mean([s["value"] if _is_number(s.get("value")) else s["ncut"] for s in stats]),
+                   "shuffle_mean": mean([s["shuffle_mean"] for s in stats]),
                    "shuffle_sd": mean([s["shuffle_sd"] for s in stats]), "z": mean([s["z"] for s in stats]),
                    "ari": mean([s.get("ari") for s in stats]), "modular": n_mod, "trials": len(stats),
                    "modular_ci": [lo, hi]}
             rows.append(row)
             k_text = "/".join(map(str, ks)) if len(ks) <= 3 else f"{ks[0]}-{ks[-1]}"
-            lines.append(f"| {graph} | {arch} | {label} | {k_text} | {fmt(row['ncut'])} | {fmt(row['shuffle_mean'])} "
+            lines.append(f"| {graph} | {arch} | {label} | {k_text} | {fmt(row['value'])} | {fmt(row['shuffle_mean'])} "
                          f"({fmt(row['shuffle_sd'])}) | {fmt(row['z'], 2)} | {fmt(row['ari'], 2)} | "
                          f"{n_mod}/{len(stats)} | [{lo:.2f}, {hi:.2f}] | {len(stats)} |")
     figure_summary["spectral"] = rows

@@ -8,9 +8,15 @@ For a pruned network with detected modules this computes, on the |W| weight grap
   permuted, spec 3.1): on each shuffle the spectral n-cut at the same two k, and the n-cut of the
   modules the *detector* finds on the shuffled masks, so each view is tested against the same
   shuffled networks by its own procedure;
-* per view: shuffle mean, population sd, Z = (n-cut - mean) / sd and the one-sided p-value
-  p = (1 + #{shuffle <= n-cut}) / (n + 1) (ties count against significance; the floor is
-  1 / (n + 1), so ``n_shuffles = 20`` can reach p = 0.048 and no lower), and ``modular`` = p < alpha;
+* per view, of its test statistic (``statistic`` and its observed ``value``): shuffle mean, population
+  sd, Z = (value - mean) / sd and the one-sided p-value p = (1 + #{shuffle <= value}) / (n + 1)
+  (ties count against significance; the floor is 1 / (n + 1), so ``n_shuffles = 20`` can reach
+  p = 0.048 and no lower), and ``modular`` = p < alpha. The spectral views test the n-cut itself
+  (k is the same on the network and on every shuffle). The detector's view tests the **n-cut per
+  part**, n-cut / (number of parts), and 1 when the detector finds fewer than two modules: the
+  detector picks its own k on every shuffle, and the plain n-cut of a single module is 0 (nothing
+  cut), so a shuffle on which it finds no structure would score as the most modular outcome;
+  every term cut(A) / vol(A) lies in [0, 1], so the per-part value does too and 1 is its worst;
 * given the task's true structure: the adjusted Rand index of each view's labels on the input
   units and on the output units against the true input / output groups (units the view drops
   count as singletons, as in :func:`sculpt.score.compare`), and their mean ``ari``; the output
@@ -46,12 +52,51 @@ def full_size_weights(graph) -> list[np.ndarray]:
     return out
 
 
-def _modules_ncut(graph, detect) -> tuple[float, np.ndarray, int]:
-    """n-cut of the modules ``detect`` finds on the graph's masks, their labels and count."""
-    masks = [w != 0 for w in full_size_weights(graph)]
-    modules = list(detect(masks).modules)
+def ncut_per_part(value: float, labels: np.ndarray, n_modules: int) -> float:
+    r"""The detector view's test statistic: n-cut / number of parts, 1 with fewer than two modules.
+
+    .. math:: s = \frac{1}{k} \sum_{i=1}^{k} \frac{\mathrm{cut}(A_i)}{\mathrm{vol}(A_i)} \in [0, 1]
+
+    over the k parts of the partition (the modules present in the graph and the units in none, each
+    its own part); s = 1 when fewer than two of the modules are present, since one module cuts
+    nothing (n-cut 0) without being evidence of any modular structure.
+
+    Parameters
+    ----------
+    value : float
+        n-cut of the partition ``labels``.
+    labels : ndarray of int
+        Node labels from :func:`partition_from_modules` (modules ``0 .. n_modules - 1``, then
+        singletons).
+    n_modules : int
+        Number of modules the labels came from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ncut_per_part(0.5, np.array([0, 0, 1, 1]), 2)
+    0.25
+    >>> ncut_per_part(0.0, np.array([0, 0, 0, 0]), 1)
+    1.0
+    """
+    present = np.unique(labels[labels >= 0])
+    if np.count_nonzero(present < n_modules) < 2:
+        return 1.0
+    return float(value) / present.size
+
+
+def _modules_stat(graph, modules) -> tuple[float, float, np.ndarray]:
+    """n-cut of the modules on the graph, its per-part statistic and the labels."""
+    modules = list(modules)
     labels = partition_from_modules(graph, modules, unassigned="own")
-    return ncut(graph, labels), labels, len(modules)
+    value = ncut(graph, labels)
+    return value, ncut_per_part(value, labels, len(modules)), labels
+
+
+def _modules_ncut(graph, detect) -> tuple[float, float]:
+    """n-cut and per-part statistic of the modules ``detect`` finds on the graph's masks."""
+    masks = [w != 0 for w in full_size_weights(graph)]
+    return _modules_stat(graph, detect(masks).modules)[:2]
 
 
 def _spectral_ncut(graph, k: int, seed) -> tuple[float, np.ndarray]:
@@ -103,13 +148,16 @@ def agreement(graph, labels: np.ndarray, structure) -> dict:
             "input_labels": found_in, "output_labels": found_out}
 
 
-def _view_stats(observed: float, null: np.ndarray, alpha: float) -> dict:
+def _view_stats(ncut_value: float, observed: float, null: np.ndarray, alpha: float, statistic: str) -> dict:
+    """The view's n-cut and the shuffle test of its statistic (``observed`` against ``null``)."""
     valid = null[np.isfinite(null)]
     if not np.isfinite(observed) or valid.size == 0:
-        return {"ncut": None, "shuffle_mean": None, "shuffle_sd": None, "z": None, "p": None, "modular": None, "n_valid": int(valid.size)}
+        return {"ncut": None, "statistic": statistic, "value": None, "shuffle_mean": None, "shuffle_sd": None,
+                "z": None, "p": None, "modular": None, "n_valid": int(valid.size)}
     z = z_score(observed, valid)
     p = p_value(observed, valid, "conservative")
-    return {"ncut": float(observed), "shuffle_mean": float(valid.mean()), "shuffle_sd": float(valid.std()),
+    return {"ncut": float(ncut_value), "statistic": statistic, "value": float(observed),
+            "shuffle_mean": float(valid.mean()), "shuffle_sd": float(valid.std()),
             "z": float(z) if np.isfinite(z) else None, "p": float(p), "modular": bool(p < alpha),
             "n_valid": int(valid.size)}
 
@@ -140,8 +188,11 @@ def two_views(net, modules, structure=None, n_shuffles: int = 20, seed: int = 0,
     -------
     dict
         ``n_shuffles``, ``method``, ``dead``, ``n_nodes``, ``k_modules``, ``k_eigengap`` and per view
-        (``modules``, ``spectral_modules_k``, ``spectral_eigengap_k``): ``ncut``, ``shuffle_mean``,
-        ``shuffle_sd``, ``z``, ``p``, ``modular`` (+ ARIs when ``structure`` is given).
+        (``modules``, ``spectral_modules_k``, ``spectral_eigengap_k``): ``ncut``, ``statistic``
+        (``ncut_per_part`` for the detector's view, ``ncut`` for the spectral ones), its observed
+        ``value``, ``shuffle_mean``, ``shuffle_sd``, ``z``, ``p``, ``modular`` of that statistic
+        (+ ``shuffle_ncut_mean``, the shuffles' plain n-cut, for the detector's view; + ARIs when
+        ``structure`` is given).
 
     Examples
     --------
@@ -161,11 +212,12 @@ def two_views(net, modules, structure=None, n_shuffles: int = 20, seed: int = 0,
     seeds = np.random.SeedSequence(seed).spawn(n_shuffles + 1)
     k_mod = max(1, min(len(modules), graph.n_nodes))
     k_gap = eigengap_k(graph, seed=int(seed)).k if graph.n_nodes >= 4 else 1
-    mod_labels = partition_from_modules(graph, modules, unassigned="own")
-    observed = {"modules": ncut(graph, mod_labels)}
-    labels = {"modules": mod_labels}
+    mod_ncut, mod_stat, mod_labels = _modules_stat(graph, modules)
+    observed, labels = {"modules": mod_stat}, {"modules": mod_labels}
     observed["spectral_modules_k"], labels["spectral_modules_k"] = _spectral_ncut(graph, k_mod, seeds[0])
     observed["spectral_eigengap_k"], labels["spectral_eigengap_k"] = _spectral_ncut(graph, k_gap, seeds[0])
+    ncuts = {**observed, "modules": mod_ncut}
+    null_ncut = np.full(n_shuffles, np.nan)  # the detector's plain n-cut on each shuffle (descriptive)
     null = {v: np.full(n_shuffles, np.nan) for v in VIEWS}
     for i, child in enumerate(seeds[1:]):
         rng = np.random.default_rng(child)
@@ -174,13 +226,17 @@ def two_views(net, modules, structure=None, n_shuffles: int = 20, seed: int = 0,
                                     dead=dead)
         except SculptError:  # e.g. a shuffle left no unit connected input -> output: no n-cut, skipped
             continue
-        null["modules"][i] = _modules_ncut(shuffled, detect)[0]
+        null_ncut[i], null["modules"][i] = _modules_ncut(shuffled, detect)
         null["spectral_modules_k"][i] = _spectral_ncut(shuffled, k_mod, rng)[0]
         null["spectral_eigengap_k"][i] = _spectral_ncut(shuffled, k_gap, rng)[0]
     out = {"n_shuffles": int(n_shuffles), "method": "layer", "dead": dead, "alpha": alpha,
            "n_nodes": graph.n_nodes, "k_modules": int(k_mod), "k_eigengap": int(k_gap)}
     for view in VIEWS:
-        out[view] = _view_stats(observed[view], null[view], alpha)
+        out[view] = _view_stats(ncuts[view], observed[view], null[view], alpha,
+                                "ncut_per_part" if view == "modules" else "ncut")
+        if view == "modules":
+            valid = null_ncut[np.isfinite(null_ncut)]
+            out[view]["shuffle_ncut_mean"] = float(valid.mean()) if valid.size else None
         if structure is not None:
             out[view].update(agreement(graph, labels[view], structure))
     return out
