@@ -143,8 +143,9 @@ def test_paper_index_lists_outside_bars_with_what_is_known_and_table1(tmp_path):
         {"stage": "dense", "arch": [24], "seed": s, "separable": True} for s in (0, 1, 2, 5)] + [
         {"stage": "dense", "arch": [24, 24], "seed": s, "separable": s == 0} for s in (0, 1, 2, 5)]}}}))
     text = write_paper_index(docs).read_text()
-    assert ("- fig8 reuse-use1 reused_success (2 HL): paper 0.58, ours 0.00 (0/12) [0.00, 0.24]. Known: the paper's "
-            "own code from scratch: 3/12 (workers off); reuse gap, issue 11:") in text
+    assert ("| fig8 reuse-use1 reused_success (2 HL) | 0.58 | 0.00 (0/12) | [0.00, 0.24] | the paper's "
+            "own code from scratch: 3/12 (workers off); the reuse gap (below) |") in text
+    assert text.count("**The reuse gap** (issue 11, [docs/fidelity](../fidelity/index.md)): on Figure 7") == 1
     assert "| Figure 8 | [docs/figure8](../figure8/index.md) | 15 | 1 | 0 of 1 |" in text
     assert "| dense | 1 | 1.00 (4/4) | [0.51, 1.00] | 1.00 | yes |" in text
     assert "| dense | 2 | 0.25 (1/4) | [0.05, 0.70] | 0.00 | **no** |" in text
