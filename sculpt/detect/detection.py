@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sculpt.detect.condense import remove_dead_units
-from sculpt.detect.features import reachability_features
+from sculpt.detect.features import reachability_bitsets
 from sculpt.detect.hierarchy import Hierarchy, build_hierarchy
-from sculpt.detect.linkage_cuts import average_cosine_dendrogram, cosine_distances, cut
+from sculpt.detect.linkage_cuts import average_cosine_dendrogram, cosine_distance_matrix, cut
+from sculpt.detect.live_units import live_units
 from sculpt.detect.merge import merge_across_layers
 from sculpt.detect.modularity import choose_k, modularity_by_k
 from sculpt.detect.separability import SeparabilityResult, all_separate_test, combine_tests, single_cluster_test
@@ -246,43 +246,41 @@ def _check_parameters(n_weight_layers: int, feature_step_size, clusterability_st
     return int(fss), int(css), float(modularity_threshold), float(merge_threshold)
 
 
-def _cluster_layer(layer: int, units: np.ndarray, features: np.ndarray, n_window: int,
-                   modularity_threshold: float) -> tuple[np.ndarray, dict]:
+def _cluster_layer(layer: int, units: tuple[int, ...], rows: list[int], n_window: int,
+                   modularity_threshold: float) -> tuple[list[int], dict]:
     """Cluster one non-output layer: modularity argmin, overridden by the tests when weak."""
     n = len(units)
     if n == 1:
-        return np.zeros(1, dtype=np.intp), dict(
-            layer=layer, units=tuple(units.tolist()), k=1, k_by_modularity=1,
-            separability_override_considered=True, separability_override_used=True)
-    distances = cosine_distances(features)
-    dendrogram = average_cosine_dendrogram(features, distances)
+        return [0], dict(layer=layer, units=units, k=1, k_by_modularity=1,
+                         separability_override_considered=True, separability_override_used=True)
+    distances = cosine_distance_matrix(rows)
+    dendrogram = average_cosine_dendrogram(rows, distances)
     ks, values = modularity_by_k(distances, dendrogram)
     if n == 2:  # nothing to evaluate: the code's K is its loop variable's start value, 2
         k_mod, k, considered = 1, 2, True
     else:
         k = k_mod = choose_k(ks, values)
-        considered = k == 2 or k == n - 1 or values.min() > modularity_threshold
-    separate = all_separate_test(features, n_window, dendrogram)
-    single = single_cluster_test(features, n_window, dendrogram)
+        considered = k == 2 or k == n - 1 or min(values) > modularity_threshold
+    separate = all_separate_test(rows, n_window, dendrogram)
+    single = single_cluster_test(rows, n_window, dendrogram)
     combined = combine_tests(n, separate, single)
     used = considered and combined is not None
     if used:
         k = combined
     labels = cut(dendrogram, k)
     return labels, dict(
-        layer=layer, units=tuple(units.tolist()), k=int(k),
-        modularity_by_k=tuple((int(a), float(b)) for a, b in zip(ks, values)),
+        layer=layer, units=units, k=int(k), modularity_by_k=tuple(zip(ks, values)),
         all_separate_test=separate, single_cluster_test=single, k_by_modularity=int(k_mod),
         separability_override_considered=bool(considered), separability_override_used=bool(used))
 
 
-def _modules_from_labels(surviving: list[np.ndarray], merged: list[np.ndarray]) -> list[Module]:
+def _modules_from_labels(surviving: list[tuple[int, ...]], merged: list[list[int]]) -> list[Module]:
     by_id: dict[int, dict[int, list[int]]] = {}
     for layer, (units, ids) in enumerate(zip(surviving, merged)):
-        for unit, module_id in zip(units.tolist(), ids.tolist()):
+        for unit, module_id in zip(units, ids):
             by_id.setdefault(module_id, {}).setdefault(layer, []).append(unit)
-    return [Module(id=i, units={l: tuple(sorted(u)) for l, u in sorted(by_id[i].items())})
-            for i in sorted(by_id)]
+    # units are ascending within a layer and layers are visited in order: already sorted
+    return [Module(id=i, units={l: tuple(u) for l, u in by_id[i].items()}) for i in sorted(by_id)]
 
 
 def detect_modules(masks, feature_step_size: int | None = None,
@@ -322,27 +320,26 @@ def detect_modules(masks, feature_step_size: int | None = None,
     masks = as_masks(masks)
     fss, css, t_m, delta = _check_parameters(len(masks), feature_step_size, clusterability_step_size,
                                              modularity_threshold, merge_threshold)
-    net = remove_dead_units(masks)
+    net = live_units(masks)
     arch = net.arch
-    features = reachability_features(net.masks, fss)
+    surviving = net.surviving_units
+    features = reachability_bitsets(net.successors, arch[-1], fss)
     local_labels, records = [], []
-    for layer, units in enumerate(net.surviving_units[:-1]):
+    for layer, units in enumerate(surviving[:-1]):
         n_window = sum(arch[layer + 1: layer + 1 + css])
         labels, record = _cluster_layer(layer, units, features[layer], n_window, t_m)
         local_labels.append(labels)
         records.append(record)
     n_out = arch[-1]
-    local_labels.append(np.arange(n_out))
-    records.append(dict(layer=len(arch) - 1, units=tuple(net.surviving_units[-1].tolist()),
-                        k=n_out, output_layer=True))
-    merged = merge_across_layers(local_labels, net.masks, delta)
-    layers = [LayerRecord(labels_before_merge=tuple(lab.tolist()),
-                          labels_after_merge=tuple(ids.tolist()), **rec)
+    local_labels.append(list(range(n_out)))
+    records.append(dict(layer=len(arch) - 1, units=surviving[-1], k=n_out, output_layer=True))
+    merged = merge_across_layers(local_labels, net.inputs, delta)
+    layers = [LayerRecord(labels_before_merge=tuple(lab), labels_after_merge=tuple(ids), **rec)
               for lab, ids, rec in zip(local_labels, merged, records)]
-    modules = _modules_from_labels(net.surviving_units, merged)
-    hierarchy = build_hierarchy(modules, merged, net.masks)
+    modules = _modules_from_labels(surviving, merged)
+    hierarchy = build_hierarchy(modules, merged, net.inputs)
     return Detection(
-        surviving_units=[tuple(u.tolist()) for u in net.surviving_units],
+        surviving_units=surviving,
         k_per_layer=[r.k for r in layers[:-1]], modules=modules, layers=layers,
         hierarchy=hierarchy,
         parameters={"feature_step_size": fss, "clusterability_step_size": css,

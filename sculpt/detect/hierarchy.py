@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 
 import networkx as nx
-import numpy as np
 
+from sculpt.detect.bitsets import bitsets_from_bool
 from sculpt.errors import SculptError
 
 
@@ -97,25 +97,36 @@ def module_units(graph: nx.DiGraph, node: int) -> dict[int, list[int]]:
     return {int(l): list(u) for l, u in json.loads(graph.nodes[node]["units"]).items()}
 
 
+def _units_json(units: dict[int, list[int]], layers: list[int]) -> str:
+    # json.dumps of {"layer": [units]} with its default separators, written directly: it runs
+    # once per module of every detection
+    return "{" + ", ".join(f'"{l}": [' + ", ".join(str(int(u)) for u in units[l]) + "]" for l in layers) + "}"
+
+
 def _add_module(graph: nx.DiGraph, ident: int, units: dict[int, list[int]]) -> None:
     # scalars only (str / int): networkx.write_graphml refuses lists, tuples and dicts
     layers = sorted(units)
-    graph.add_node(int(ident), units=json.dumps({str(l): [int(u) for u in units[l]] for l in layers}),
+    graph.add_node(int(ident), units=_units_json(units, layers),
                    first_layer=int(layers[0]) if layers else -1, last_layer=int(layers[-1]) if layers else -1,
                    size=int(sum(len(units[l]) for l in layers)))
 
 
-def _module_edges(merged: list[np.ndarray], masks: list[np.ndarray]) -> dict[tuple[int, int], int]:
+def _module_edges(merged, masks) -> dict[tuple[int, int], int]:
     """Edge counts between distinct modules, summed over all weight layers."""
-    n_ids = 1 + max(int(ids.max()) for ids in merged)
-    counts = np.zeros(n_ids * n_ids, dtype=np.int64)
+    counts: dict[tuple[int, int], int] = {}
     for layer, mask in enumerate(masks):
-        dst, src = np.nonzero(mask)  # mask is (out, in)
-        counts += np.bincount(merged[layer][src] * n_ids + merged[layer + 1][dst],
-                              minlength=n_ids * n_ids)
-    counts = counts.reshape(n_ids, n_ids)
-    np.fill_diagonal(counts, 0)  # edges inside a module are not hierarchy
-    return {(int(a), int(b)): int(counts[a, b]) for a, b in zip(*np.nonzero(counts))}
+        rows = mask if isinstance(mask, list) else bitsets_from_bool(mask)  # a unit's inputs
+        sources: dict[int, int] = {}  # module id -> its units of this layer, as a bit set
+        for unit, module in enumerate(merged[layer]):
+            sources[int(module)] = sources.get(int(module), 0) | (1 << unit)
+        for unit, incoming in enumerate(rows):
+            target = int(merged[layer + 1][unit])
+            for source, bits in sources.items():
+                if source != target:  # edges inside a module are not hierarchy
+                    count = (incoming & bits).bit_count()
+                    if count:
+                        counts[source, target] = counts.get((source, target), 0) + count
+    return counts
 
 
 def _depths(graph: nx.DiGraph) -> dict[int, int]:
@@ -134,16 +145,38 @@ def _depths(graph: nx.DiGraph) -> dict[int, int]:
     return depth
 
 
-def build_hierarchy(modules, merged: list[np.ndarray], masks: list[np.ndarray]) -> Hierarchy:
+def _depths_of_edges(nodes: list[int], edges) -> dict[int, int] | None:
+    """Longest-path depths from an edge list by Kahn's order; None when there is a cycle."""
+    successors: dict[int, list[int]] = {node: [] for node in nodes}
+    pending = dict.fromkeys(nodes, 0)
+    for a, b in edges:
+        successors[a].append(b)
+        pending[b] += 1
+    depth = {node: 0 for node in nodes}
+    ready = [node for node in nodes if not pending[node]]
+    placed = 0
+    while ready:
+        node = ready.pop()
+        placed += 1
+        for succ in successors[node]:
+            if depth[node] + 1 > depth[succ]:
+                depth[succ] = depth[node] + 1
+            pending[succ] -= 1
+            if not pending[succ]:
+                ready.append(succ)
+    return depth if placed == len(nodes) else None
+
+
+def build_hierarchy(modules, merged, masks) -> Hierarchy:
     """Build the module graph of a detection.
 
     Parameters
     ----------
     modules : list of Module
-    merged : list of ndarray of int
+    merged : list of sequence of int
         Per layer, the module id of each kept unit.
-    masks : list of ndarray of bool
-        Condensed masks, one per weight layer.
+    masks : list of ndarray of bool, or list of list of int
+        Condensed masks, one per weight layer (or their rows as bit sets).
 
     Returns
     -------
@@ -151,16 +184,22 @@ def build_hierarchy(modules, merged: list[np.ndarray], masks: list[np.ndarray]) 
     """
     graph = nx.DiGraph()
     for module in modules:
-        _add_module(graph, module.id, {l: list(u) for l, u in module.units.items()})
-    for (a, b), count in sorted(_module_edges(merged, masks).items()):
-        graph.add_edge(a, b, edges=count)
-    depth = _depths(graph)
+        _add_module(graph, module.id, module.units)
+    counts = sorted(_module_edges(merged, masks).items())
+    graph.add_edges_from((a, b, {"edges": count}) for (a, b), count in counts)
+    nodes = [module.id for module in modules]
+    depth = _depths_of_edges(nodes, (edge for edge, _ in counts))
+    if depth is None:  # a feedback cycle between modules
+        depth = _depths(graph)
     levels = [sorted(n for n, d in depth.items() if d == level)
               for level in range(max(depth.values()) + 1)] if depth else []
+    out_degree = dict.fromkeys(nodes, 0)
+    for (a, _), _ in counts:
+        out_degree[a] += 1
     last_layer = len(merged) - 1
     return Hierarchy(
         graph=graph, levels=levels,
-        input_modules=tuple(sorted({int(i) for i in merged[0]})),
-        output_modules=tuple(sorted({int(i) for i in merged[last_layer]})),
-        reused_modules=tuple(sorted(n for n in graph.nodes if graph.out_degree(n) >= 2)),
+        input_modules=tuple(sorted(set(merged[0]))),
+        output_modules=tuple(sorted(set(merged[last_layer]))),
+        reused_modules=tuple(sorted(n for n in nodes if out_degree[n] >= 2)),
     )

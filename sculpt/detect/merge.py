@@ -8,63 +8,72 @@ numbered after the largest module id so far.
 """
 from __future__ import annotations
 
-import numpy as np
+from sculpt.detect.bitsets import bitsets_from_bool
 
 
-def _first_appearance_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _first_appearance(labels: list[int]) -> tuple[list[int], list[int]]:
     """Distinct labels in order of first appearance (the code's ``create_dict``), and each
     unit's index into them."""
-    ids = np.fromiter(dict.fromkeys(labels.tolist()), dtype=np.intp)
-    lookup = np.empty(int(ids.max()) + 1, dtype=np.intp)
-    lookup[ids] = np.arange(len(ids))
-    return ids, lookup[labels]
+    ids = list(dict.fromkeys(labels))
+    position = {label: p for p, label in enumerate(ids)}
+    return ids, [position[label] for label in labels]
 
 
-def merge_across_layers(layer_labels: list[np.ndarray], masks: list[np.ndarray],
-                        threshold: float) -> list[np.ndarray]:
+def merge_across_layers(layer_labels, masks, threshold: float) -> list[list[int]]:
     """Module id of every kept unit, layer by layer.
 
     Parameters
     ----------
-    layer_labels : list of ndarray of int
+    layer_labels : list of sequence of int
         Per layer, the local cluster labels (0..K-1) of the kept units; the output layer's are
-        ``arange(n_outputs)``.
-    masks : list of ndarray of bool
-        Condensed masks, one per weight layer, shape (out, in).
+        ``0 .. n_outputs - 1``.
+    masks : list of ndarray of bool, or list of list of int
+        Condensed masks, one per weight layer, shape (out, in), or their rows as bit sets
+        (:func:`sculpt.detect.bitsets.bitsets_from_bool`).
     threshold : float
         The merge threshold delta (0.9 in the paper's Boolean runs).
 
     Returns
     -------
-    list of ndarray of int
+    list of list of int
         Per layer, the module id of each kept unit; layer 0 keeps its labels.
     """
-    merged = [np.asarray(layer_labels[0], dtype=np.intp).copy()]
-    next_id = int(merged[0].max()) + 1
+    rows = [m if isinstance(m, list) else bitsets_from_bool(m) for m in masks]
+    merged = [list(layer_labels[0])]
+    next_id = max(merged[0]) + 1
     last = len(layer_labels) - 1
     for layer in range(1, len(layer_labels)):
-        prev_ids, prev_index = _first_appearance_ids(merged[layer - 1])
+        prev_ids, prev_index = _first_appearance(merged[layer - 1])
         # the code indexes the current layer's clusters by first appearance too (create_dict),
         # which fixes the order in which unmerged clusters receive new module ids
-        local_ids, local = _first_appearance_ids(np.asarray(layer_labels[layer], dtype=np.intp))
+        local_ids, local = _first_appearance(list(layer_labels[layer]))
         n_local = len(local_ids)
-        # edges[p, c]: edges from previous-layer module p to current-layer cluster c
-        cur_unit, prev_unit = np.nonzero(masks[layer - 1])  # mask is (current, previous)
-        edges = np.bincount(prev_index[prev_unit] * n_local + local[cur_unit],
-                            minlength=len(prev_ids) * n_local).reshape(len(prev_ids), n_local)
-        edges = edges.astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            in_frac = edges / edges.sum(axis=0, keepdims=True)
-            out_frac = edges / edges.sum(axis=1, keepdims=True)
-        if layer == last:
-            out_frac = np.ones_like(out_frac)
-        qualifies = (out_frac > threshold) & (in_frac > threshold)
-        global_of_local = np.empty(n_local, dtype=np.intp)
+        # which previous-layer units each previous module holds, as a bit set
+        module_bits = [0] * len(prev_ids)
+        for unit, p in enumerate(prev_index):
+            module_bits[p] |= 1 << unit
+        # edges[p][c]: edges from previous-layer module p to current-layer cluster c
+        edges = [[0] * n_local for _ in prev_ids]
+        in_total = [0] * n_local
+        for unit, incoming in enumerate(rows[layer - 1]):  # row = a current unit's inputs
+            c = local[unit]
+            in_total[c] += incoming.bit_count()
+            for p, bits in enumerate(module_bits):
+                edges[p][c] += (incoming & bits).bit_count()
+        out_total = [sum(row) for row in edges]
+        global_of_local = []
         for c in range(n_local):
-            if qualifies[:, c].any():
-                global_of_local[c] = prev_ids[np.argmax(qualifies[:, c])]
+            for p in range(len(prev_ids)):
+                count = edges[p][c]
+                # strict fractions, as the code; 0 / 0 never qualifies (NaN there); the output
+                # layer needs only the incoming fraction (its outgoing one is taken as 1)
+                out_ok = (1.0 > threshold) if layer == last else (count / out_total[p] > threshold
+                                                                   if out_total[p] else False)
+                if out_ok and in_total[c] and count / in_total[c] > threshold:
+                    global_of_local.append(prev_ids[p])
+                    break
             else:
-                global_of_local[c] = next_id
+                global_of_local.append(next_id)
                 next_id += 1
-        merged.append(global_of_local[local])
+        merged.append([global_of_local[c] for c in local])
     return merged

@@ -15,9 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from sculpt.detect.linkage_cuts import Dendrogram, average_cosine_dendrogram, closest_pair, two_cluster_split
+from sculpt.detect.linkage_cuts import Dendrogram, as_rows, average_cosine_dendrogram, closest_pair
 
 
 @dataclass(frozen=True)
@@ -44,8 +42,8 @@ class SeparabilityResult:
 def _binomial_null(o_a: int, o_b: int, n_window: int) -> tuple[float, float]:
     """Expected overlap and its standard deviation for independent sets of sizes o_a, o_b."""
     x = o_a * o_b / n_window ** 2
-    with np.errstate(invalid="ignore"):
-        sigma = float(np.sqrt(n_window * x * (1 - x)))  # NaN when x > 1 (fss > css), as in the code
+    variance = n_window * x * (1 - x)
+    sigma = math.sqrt(variance) if variance >= 0 else math.nan  # NaN when x > 1 (fss > css), as in the code
     return o_a * o_b / n_window, sigma
 
 
@@ -53,14 +51,14 @@ def _z(diff: float, sigma: float) -> float:
     return diff / sigma if sigma != 0 else diff
 
 
-def all_separate_test(features: np.ndarray, n_window: int,
-                      dendrogram: Dendrogram | None = None) -> SeparabilityResult:
+def all_separate_test(features, n_window: int, dendrogram: Dendrogram | None = None) -> SeparabilityResult:
     """Test whether every unit of the layer is its own cluster ("check_separate_cluster").
 
     Parameters
     ----------
-    features : ndarray of bool, shape (n_units, n_features)
-        Untruncated reachability features of the layer (n_units >= 2).
+    features : list of int or ndarray of bool, shape (n_units, n_features)
+        Untruncated reachability features of the layer (n_units >= 2), as row bit sets or as a
+        boolean array.
     n_window : int
         Number of units in the next ``clusterability_step_size`` layers; the features are cut to
         these first columns.
@@ -71,23 +69,27 @@ def all_separate_test(features: np.ndarray, n_window: int,
     -------
     SeparabilityResult
     """
-    window = features[:, :n_window]
-    if dendrogram is None or window.shape[1] != features.shape[1]:
+    rows = as_rows(features)
+    window_bits = (1 << n_window) - 1
+    window = [r & window_bits for r in rows]
+    # dropping columns that are zero in every row changes no cosine distance, so the
+    # untruncated dendrogram serves whenever no unit reaches beyond the window
+    if dendrogram is None or window != rows:
         dendrogram = average_cosine_dendrogram(window)
     i, j = closest_pair(dendrogram)
-    o_i, o_j = int(window[i].sum()), int(window[j].sum())
-    o_ij = int((window[i] & window[j]).sum())
+    o_i, o_j = window[i].bit_count(), window[j].bit_count()
+    o_ij = (window[i] & window[j]).bit_count()
     expected, sigma = _binomial_null(o_i, o_j, n_window)
     passed = (o_ij < max(o_i, o_j) and o_ij <= expected) or o_ij < 1
-    return SeparabilityResult(k=features.shape[0] if passed else None, z=_z(expected - o_ij, sigma))
+    return SeparabilityResult(k=len(rows) if passed else None, z=_z(expected - o_ij, sigma))
 
 
-def single_cluster_test(features: np.ndarray, n_window: int, dendrogram: Dendrogram) -> SeparabilityResult:
+def single_cluster_test(features, n_window: int, dendrogram: Dendrogram) -> SeparabilityResult:
     """Test whether the whole layer is one cluster ("check_single_cluster").
 
     Parameters
     ----------
-    features : ndarray of bool, shape (n_units, n_features)
+    features : list of int or ndarray of bool, shape (n_units, n_features)
         Untruncated reachability features of the layer (n_units >= 2).
     n_window : int
         Number of units in the next ``clusterability_step_size`` layers.
@@ -98,10 +100,15 @@ def single_cluster_test(features: np.ndarray, n_window: int, dendrogram: Dendrog
     -------
     SeparabilityResult
     """
-    left, right = two_cluster_split(dendrogram)
-    union_l, union_r = features[left].any(axis=0), features[right].any(axis=0)
-    o_1, o_2 = int(union_l.sum()), int(union_r.sum())
-    o_12 = int((union_l & union_r).sum())
+    rows = as_rows(features)
+    left, right = dendrogram.children[-1]  # the two halves of the 2-cut
+    union_l = union_r = 0
+    for i in dendrogram.leaves[left]:
+        union_l |= rows[i]
+    for i in dendrogram.leaves[right]:
+        union_r |= rows[i]
+    o_1, o_2 = union_l.bit_count(), union_r.bit_count()
+    o_12 = (union_l & union_r).bit_count()
     expected, sigma = _binomial_null(o_1, o_2, n_window)
     passed = (o_12 >= 1 and o_12 >= expected) or o_12 >= max(o_1, o_2)
     return SeparabilityResult(k=1 if passed else None, z=_z(o_12 - expected, sigma))
