@@ -1,8 +1,9 @@
 """One side of ``python -m bench detect``: serve detect_modules timings over stdin/stdout.
 
 Run by path with the ``sculpt`` under test first on ``PYTHONPATH``; loads every stored network
-once (not timed), then answers one JSON line per request ``{"i": index}`` with the CPU seconds
-of ``detect_modules`` on that network (its own parameters) and a digest of the result.
+once (not timed), then answers one JSON line per request ``{"i": index, "record": bool}`` with
+the CPU seconds of ``detect_modules`` on that network (its own parameters) and, when asked to
+record, a digest of the full result.
 """
 from __future__ import annotations
 
@@ -35,8 +36,10 @@ def main() -> int:
         start = time.process_time()
         detection = detect_modules(masks, **kwargs)
         cpu = time.process_time() - start
-        digest = hashlib.sha256(json.dumps(detection.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
-        print(json.dumps({"cpu": cpu, "digest": digest}), flush=True)
+        reply = {"cpu": cpu}
+        if request.get("record"):  # only in the first round, as paperbench records results
+            reply["digest"] = hashlib.sha256(json.dumps(detection.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        print(json.dumps(reply), flush=True)
     return 0
 
 

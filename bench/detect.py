@@ -5,8 +5,8 @@ Two long-lived worker processes (``bench/_detect_worker.py``), one importing thi
 ``git archive`` into a temporary folder), load all 1,499 stored networks once. The driver then
 asks them in turn, network by network (even rounds the previous code first, odd rounds this
 one), for the CPU seconds (``time.process_time``) of ``detect_modules`` on that network with its
-own parameters, and for a digest of the full result (modules, k, every modularity value, both
-tests, the hierarchy). The ratio is the median over networks of previous / current, each from
+own parameters, and in the first round for a digest of the full result (modules, k, every
+modularity value, both tests, the hierarchy), as paperbench records results in its first round. The ratio is the median over networks of previous / current, each from
 the median of its rounds; the digests must agree on every network.
 
 Usage: ``python -m bench detect [--previous COMMIT] [--rounds R] [--every N]``
@@ -42,8 +42,8 @@ def _start(pythonpath: str, reference_dir: str, ids: list[str]) -> subprocess.Po
     return proc
 
 
-def _ask(proc: subprocess.Popen, i: int) -> dict:
-    proc.stdin.write(json.dumps({"i": i}) + "\n")
+def _ask(proc: subprocess.Popen, i: int, record: bool) -> dict:
+    proc.stdin.write(json.dumps({"i": i, "record": record}) + "\n")
     proc.stdin.flush()
     return json.loads(proc.stdout.readline())
 
@@ -72,9 +72,10 @@ def compare_with_previous(reference_dir: Path, previous: str, rounds: int, every
             order = ("previous", "current") if rnd % 2 == 0 else ("current", "previous")
             for i in range(len(ids)):
                 for side in order:
-                    reply = _ask(workers[side], i)
+                    reply = _ask(workers[side], i, record=rnd == 0)
                     cpu[side][rnd, i] = reply["cpu"]
-                    digests[side][i] = reply["digest"]
+                    if rnd == 0:
+                        digests[side][i] = reply["digest"]
         for proc in workers.values():
             proc.stdin.close()
             proc.wait()

@@ -255,10 +255,11 @@ def _cluster_layer(layer: int, units: tuple[int, ...], rows: list[int], n_window
                          separability_override_considered=True, separability_override_used=True)
     distances = cosine_distance_matrix(rows)
     dendrogram = average_cosine_dendrogram(rows, distances)
-    ks, values = modularity_by_k(distances, dendrogram)
     if n == 2:  # nothing to evaluate: the code's K is its loop variable's start value, 2
+        ks, values = [], []
         k_mod, k, considered = 1, 2, True
     else:
+        ks, values = modularity_by_k(distances, dendrogram)
         k = k_mod = choose_k(ks, values)
         considered = k == 2 or k == n - 1 or min(values) > modularity_threshold
     separate = all_separate_test(rows, n_window, dendrogram)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,9 +26,8 @@ from sculpt.detect.bitsets import bitsets_from_bool
 from sculpt.detect.nn_chain import MAX_UNITS, average_linkage
 
 
-@dataclass(frozen=True)
-class Dendrogram:
-    """The merge tree of one layer's units.
+class Dendrogram(NamedTuple):
+    """The merge tree of one layer's units (a named tuple: one is built per layer and cut).
 
     Attributes
     ----------
