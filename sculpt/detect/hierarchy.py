@@ -7,7 +7,7 @@ between two different modules; levels are longest-path depths from the modules n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -33,13 +33,28 @@ class Hierarchy:
         Modules holding input units / output units.
     reused_modules : tuple of int
         Modules feeding two or more other modules.
+
+    The graph is built on first access: most callers of detection read modules and k only, and
+    a networkx graph costs more than the rest of the hierarchy.
     """
 
-    graph: nx.DiGraph
     levels: list[list[int]]
     input_modules: tuple[int, ...]
     output_modules: tuple[int, ...]
     reused_modules: tuple[int, ...]
+    nodes: tuple = field(default=(), repr=False, compare=False)  # (module id, attributes), in id order
+    edges: tuple = field(default=(), repr=False, compare=False)  # (source, target, {"edges": count})
+    _graph: nx.DiGraph | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The module graph (see the class docstring)."""
+        if self._graph is None:
+            graph = nx.DiGraph()
+            graph.add_nodes_from(self.nodes)
+            graph.add_edges_from(self.edges)
+            object.__setattr__(self, "_graph", graph)
+        return self._graph
 
     def level_of(self, module_id: int) -> int:
         """Depth of one module."""
@@ -77,7 +92,7 @@ class Hierarchy:
                 _add_module(graph, int(m["id"]), {int(l): [int(u) for u in us] for l, us in m["units"].items()})
             for e in data["edges"]:
                 graph.add_edge(int(e["source"]), int(e["target"]), edges=int(e["edges"]))
-            return cls(graph=graph, levels=[[int(i) for i in level] for level in data["levels"]],
+            return cls(_graph=graph, levels=[[int(i) for i in level] for level in data["levels"]],
                        input_modules=tuple(int(i) for i in data["input_modules"]),
                        output_modules=tuple(int(i) for i in data["output_modules"]),
                        reused_modules=tuple(int(i) for i in data["reused_modules"]))
@@ -103,12 +118,18 @@ def _units_json(units: dict[int, list[int]], layers: list[int]) -> str:
     return "{" + ", ".join(f'"{l}": [' + ", ".join(str(int(u)) for u in units[l]) + "]" for l in layers) + "}"
 
 
-def _add_module(graph: nx.DiGraph, ident: int, units: dict[int, list[int]]) -> None:
+def _module_node(ident: int, units: dict[int, list[int]]) -> tuple[int, dict]:
     # scalars only (str / int): networkx.write_graphml refuses lists, tuples and dicts
     layers = sorted(units)
-    graph.add_node(int(ident), units=_units_json(units, layers),
-                   first_layer=int(layers[0]) if layers else -1, last_layer=int(layers[-1]) if layers else -1,
-                   size=int(sum(len(units[l]) for l in layers)))
+    return int(ident), dict(units=_units_json(units, layers),
+                            first_layer=int(layers[0]) if layers else -1,
+                            last_layer=int(layers[-1]) if layers else -1,
+                            size=int(sum(len(units[l]) for l in layers)))
+
+
+def _add_module(graph: nx.DiGraph, ident: int, units: dict[int, list[int]]) -> None:
+    node, attributes = _module_node(ident, units)
+    graph.add_node(node, **attributes)
 
 
 def _module_edges(merged, masks) -> dict[tuple[int, int], int]:
@@ -182,14 +203,15 @@ def build_hierarchy(modules, merged, masks) -> Hierarchy:
     -------
     Hierarchy
     """
-    graph = nx.DiGraph()
-    for module in modules:
-        _add_module(graph, module.id, module.units)
+    node_data = tuple(_module_node(module.id, module.units) for module in modules)
     counts = sorted(_module_edges(merged, masks).items())
-    graph.add_edges_from((a, b, {"edges": count}) for (a, b), count in counts)
+    edge_data = tuple((a, b, {"edges": count}) for (a, b), count in counts)
     nodes = [module.id for module in modules]
     depth = _depths_of_edges(nodes, (edge for edge, _ in counts))
     if depth is None:  # a feedback cycle between modules
+        graph = nx.DiGraph()
+        graph.add_nodes_from(node_data)
+        graph.add_edges_from(edge_data)
         depth = _depths(graph)
     levels = [sorted(n for n, d in depth.items() if d == level)
               for level in range(max(depth.values()) + 1)] if depth else []
@@ -198,7 +220,7 @@ def build_hierarchy(modules, merged, masks) -> Hierarchy:
         out_degree[a] += 1
     last_layer = len(merged) - 1
     return Hierarchy(
-        graph=graph, levels=levels,
+        nodes=node_data, edges=edge_data, levels=levels,
         input_modules=tuple(sorted(set(merged[0]))),
         output_modules=tuple(sorted(set(merged[last_layer]))),
         reused_modules=tuple(sorted(n for n in nodes if out_degree[n] >= 2)),

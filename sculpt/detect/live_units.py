@@ -57,7 +57,13 @@ class LiveNet:
 
 
 def _positions(value: int, width: int) -> tuple[int, ...]:
-    return tuple(i for i in range(width) if value >> i & 1)
+    """Indices of the set bits of ``value`` (below ``width``), ascending."""
+    out = []
+    while value:
+        low = value & -value
+        out.append(low.bit_length() - 1)
+        value ^= low
+    return tuple(out)
 
 
 def _compress(value: int, kept: tuple[int, ...]) -> int:
@@ -96,21 +102,21 @@ def live_units(masks: list[np.ndarray]) -> LiveNet:
         if is_empty:
             raise SculptError(f"weight layer {layer} (unit layer {layer} -> {layer + 1}) has no "
                               "edges left, so no input reaches an output")
+    columns = [bitsets_from_bool(m.T) for m in masks]  # columns[l][i]: successors of unit i of layer l
     n_weight = len(masks)
-    widths = [int(masks[0].shape[1])] + [len(r) for r in rows]
+    widths = [len(columns[0])] + [len(r) for r in rows]
+    # both sweeps visit only the units already known to be reached (pruned nets keep few)
     reached = [(1 << widths[0]) - 1]  # units some input reaches
-    for layer_rows in rows:
+    for layer in range(n_weight):
         source, bits = reached[-1], 0
-        for j, incoming in enumerate(layer_rows):
-            if incoming & source:
-                bits |= 1 << j
+        for i in _positions(source, widths[layer]):
+            bits |= columns[layer][i]
         reached.append(bits)
     reaching = [0] * n_weight + [(1 << widths[-1]) - 1]  # units that reach an output
     for layer in range(n_weight - 1, -1, -1):
         target, bits = reaching[layer + 1], 0
-        for j, incoming in enumerate(rows[layer]):
-            if target >> j & 1:
-                bits |= incoming
+        for j in _positions(target, widths[layer + 1]):
+            bits |= rows[layer][j]
         reaching[layer] = bits
     kept = [_positions(reached[l] & reaching[l], widths[l]) for l in range(n_weight)]
     kept.append(tuple(range(widths[-1])))
@@ -118,12 +124,5 @@ def live_units(masks: list[np.ndarray]) -> LiveNet:
         raise SculptError("no input-to-output path survives: layer 0 has no unit left "
                           "after removing dead and dangling units")
     inputs = [[_compress(rows[l][j], kept[l]) for j in kept[l + 1]] for l in range(n_weight)]
-    successors = []
-    for l in range(n_weight):
-        columns = [0] * len(kept[l])
-        for j, incoming in enumerate(inputs[l]):
-            for i in range(len(kept[l])):
-                if incoming >> i & 1:
-                    columns[i] |= 1 << j
-        successors.append(columns)
+    successors = [[_compress(columns[l][i], kept[l + 1]) for i in kept[l]] for l in range(n_weight)]
     return LiveNet(surviving_units=kept, inputs=inputs, successors=successors)
