@@ -105,9 +105,11 @@ class _Progress:
     """
 
     def __init__(self, enabled: bool, desc: str, total: int | None = None):
-        from tqdm.auto import tqdm
+        self.bar = None
+        if enabled:  # a disabled tqdm still imports tqdm.auto and creates a multiprocessing lock
+            from tqdm.auto import tqdm
 
-        self.bar = tqdm(desc=desc, total=total, unit="member", file=sys.stderr, disable=not enabled, leave=False)
+            self.bar = tqdm(desc=desc, total=total, unit="member", file=sys.stderr, leave=False)
         self.accepted = 0
         self.rejected = 0
         self.rounds = 0
@@ -129,11 +131,13 @@ class _Progress:
                    "live": int((~schedule.done).sum())}
         if self.best is not None:
             postfix["best density"] = f"{100 * self.best:.2f}%"
-        self.bar.set_postfix(postfix, refresh=False)
-        self.bar.update(now - before)
+        if self.bar is not None:
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(now - before)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _run_in_stacks(model: MaskedMLP, task, stage, rates, starts, p_min, *, threshold, validated,
