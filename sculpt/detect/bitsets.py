@@ -42,6 +42,14 @@ def bitsets_from_bool(matrix: np.ndarray) -> list[int]:
     return [int.from_bytes(raw[r * n_bytes:(r + 1) * n_bytes], "little") for r in range(n_rows)]
 
 
+def row_bitsets(matrix: np.ndarray) -> list[int]:
+    """:func:`bitsets_from_bool` of a 2-d boolean ndarray, in one product when rows are narrow."""
+    width = matrix.shape[1]
+    if 0 < width <= 62 and matrix.shape[0]:
+        return (matrix @ _POWERS[:width]).tolist()
+    return bitsets_from_bool(matrix)
+
+
 def bool_from_bitsets(rows: Sequence[int], width: int) -> np.ndarray:
     """The boolean array ``(len(rows), width)`` whose rows are ``rows`` (inverse of
     :func:`bitsets_from_bool`)."""

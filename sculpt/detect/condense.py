@@ -59,7 +59,7 @@ def validate_masks(masks) -> list[np.ndarray]:
         arr = np.asarray(mask)
         if arr.ndim != 2:
             raise SculptError(f"mask {layer} must be 2-d (out x in), got shape {arr.shape}")
-        if arr.dtype != bool:
+        if arr.dtype.kind != "b":  # (a dtype's kind is cheaper to test than dtype == bool)
             if not np.isin(arr, (0, 1)).all():
                 raise SculptError(f"mask {layer} must hold only 0/1 values")
             arr = arr.astype(bool)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sculpt.detect.bitsets import bitsets_from_bool
+from sculpt.detect.bitsets import row_bitsets
 from sculpt.errors import SculptError
 
 
@@ -94,7 +94,7 @@ def live_units(masks: list[np.ndarray]) -> LiveNet:
         When the network has no edges, or no input-to-output path survives; the same messages
         as :func:`sculpt.detect.condense.remove_dead_units`.
     """
-    rows = [bitsets_from_bool(m) for m in masks]  # rows[l][j]: inputs of unit j of layer l+1
+    rows = [row_bitsets(m) for m in masks]  # rows[l][j]: inputs of unit j of layer l+1
     empty = [not any(r) for r in rows]
     if all(empty):
         raise SculptError("the network has no edges left (every mask is all zero)")
@@ -102,15 +102,14 @@ def live_units(masks: list[np.ndarray]) -> LiveNet:
         if is_empty:
             raise SculptError(f"weight layer {layer} (unit layer {layer} -> {layer + 1}) has no "
                               "edges left, so no input reaches an output")
-    columns = [bitsets_from_bool(m.T) for m in masks]  # columns[l][i]: successors of unit i of layer l
     n_weight = len(masks)
-    widths = [len(columns[0])] + [len(r) for r in rows]
-    # both sweeps visit only the units already known to be reached (pruned nets keep few)
+    widths = [int(masks[0].shape[1])] + [len(r) for r in rows]
     reached = [(1 << widths[0]) - 1]  # units some input reaches
-    for layer in range(n_weight):
+    for layer_rows in rows:
         source, bits = reached[-1], 0
-        for i in _positions(source, widths[layer]):
-            bits |= columns[layer][i]
+        for j, incoming in enumerate(layer_rows):
+            if incoming & source:
+                bits |= 1 << j
         reached.append(bits)
     reaching = [0] * n_weight + [(1 << widths[-1]) - 1]  # units that reach an output
     for layer in range(n_weight - 1, -1, -1):
@@ -124,5 +123,12 @@ def live_units(masks: list[np.ndarray]) -> LiveNet:
         raise SculptError("no input-to-output path survives: layer 0 has no unit left "
                           "after removing dead and dangling units")
     inputs = [[_compress(rows[l][j], kept[l]) for j in kept[l + 1]] for l in range(n_weight)]
-    successors = [[_compress(columns[l][i], kept[l + 1]) for i in kept[l]] for l in range(n_weight)]
+    successors = []  # the condensed masks' columns: transpose the (small) kept rows
+    for l in range(n_weight):
+        columns = [0] * len(kept[l])
+        for j, incoming in enumerate(inputs[l]):
+            bit = 1 << j
+            for i in _positions(incoming, len(kept[l])):
+                columns[i] |= bit
+        successors.append(columns)
     return LiveNet(surviving_units=kept, inputs=inputs, successors=successors)
