@@ -33,7 +33,8 @@ k-means with 25 restarts, 50 ``layer`` shuffles (every entry of each reduced wei
 permuted), Z with the population sd, p = (1 + #{shuffle < n-cut}) / 51 as the paper counts
 (``p_paper``; ``p`` counts ties against significance and is identical unless a shuffle ties).
 
-Run: ``python examples/clusterability_anchors.py a10 --seeds 0 1 2 --out runs/a10.jsonl``.
+Run: ``python examples/clusterability_anchors.py a10 --seeds 0 1 2 3 4 --out runs/a10.jsonl`` and
+``... a9 --seeds 0 1 2 3 4 5 6 7 8 9 --out runs/a9.jsonl`` (the paper's 5 and 10 runs; docs/clusterability).
 Needs the MNIST cache (``sculpt data mnist``).
 """
 from __future__ import annotations
