@@ -142,3 +142,19 @@ def test_detection_equals_the_previous_implementation_on_a_subset(reference_dir)
 @pytest.mark.slow
 def test_detection_equals_the_previous_implementation_on_all_networks(reference_dir):
     assert _check_digests(reference_dir, every=1) == 1499
+
+
+def test_detection_of_larger_random_nets_equals_the_previous_implementation():
+    # condensed layers of up to 136 units: the SciPy linkage path, rows wider than 62 bits; the
+    # digests were written by the implementation at commit 537b681
+    expected = ["2d2ca27afb58e1ab", "bf1467c6131d64d8", "cf03757323d6afbc", "9d34ccfcf481cea9",
+                "956b2cbce08bc311", "b0236e1acc5c6114", "437c6dfe191eb409", "2b4cf800f42d89b9",
+                "825e9eb13dec376e", "aa00546a6bf1f067", "e77d657f8b42cb35", "ed1afd0ee7aca636"]
+    rng = np.random.default_rng(7)
+    got = []
+    for trial in range(12):
+        arch = [[20, 80, 80, 10], [8, 40, 40, 40, 4], [100, 70, 6], [30, 200, 12]][trial % 4]
+        density = [0.03, 0.06, 0.1][trial % 3]
+        masks = [rng.random((arch[i + 1], arch[i])) < density for i in range(len(arch) - 1)]
+        got.append(_digest(detect_modules(masks)))
+    assert got == expected
