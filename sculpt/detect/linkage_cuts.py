@@ -12,7 +12,7 @@ Labels are numbered like sklearn's (the heap's array order), so they match the p
 Features are binary, so a layer's units are held as Python integer row sets
 (:mod:`sculpt.detect.bitsets`) and the cosine distances come from popcounts, with SciPy's own
 floating-point formula; layers of up to :data:`sculpt.detect.nn_chain.MAX_UNITS` units are linked
-by the plain-Python copy of SciPy's algorithm in :mod:`sculpt.detect.nn_chain`, larger ones by SciPy.
+by our plain-Python nearest-neighbour chain with SciPy's tie rules (:mod:`sculpt.detect.nn_chain`), larger ones by SciPy.
 """
 from __future__ import annotations
 
