@@ -6,7 +6,8 @@ mean ARI of each view's partition with the true structure (mean of the input-uni
 ARI) and how many seeds each view calls modular (p < 0.05 against the same ``layer`` shuffles),
 with a 95 % Wilson interval; then a headline per task family and overall.
 
-Run: ``python examples/compare_views_report.py runs/compare/records.jsonl --out docs/compare``.
+Run: ``python examples/compare_views_report.py docs/compare/records.jsonl --out docs/compare --headline
+docs/compare/headline.md`` (the hand-written headline).
 """
 from __future__ import annotations
 
@@ -126,7 +127,10 @@ def main(argv=None) -> int:
               "(components not spanning input -> output dropped) the n-cut of the detected modules and of the "
               "spectral partition at k = number of detected modules and at k by the largest eigengap (k <= 12), "
               f"each against the same {'/'.join(map(str, shuffles))} `layer` shuffles (the detector re-run on every "
-              "shuffle for its view). *Modular*: p = (1 + #{shuffle <= n-cut}) / (n + 1) < 0.05 (floor 1/21 = 0.048). "
+              "shuffle for its view). *Modular*: p = (1 + #{shuffle <= value}) / (n + 1) < 0.05 (floor 1/21 = 0.048), "
+              "where the value is the n-cut for the spectral views (same k on the network and its shuffles) and, for "
+              "the detector's view, the n-cut per part (n-cut / number of parts, 1 when fewer than two modules are "
+              "found), since the detector picks its own k on every shuffle and one module alone cuts nothing. "
               "*ARI*: mean of the adjusted Rand index of the view's labels on the input units and on the output "
               "units against the true groups (output support groups where every output is its own group).", "",
               f"Both views call the same trial modular in {both} and neither in {neither} of {len(records)} trials.", "",
