@@ -147,6 +147,11 @@ def test_paper_index_lists_outside_bars_with_what_is_known_and_table1(tmp_path):
             "own code from scratch: 3/12 (workers off); the reuse gap (below) |") in text
     assert text.count("**The reuse gap** (issue 11, [docs/fidelity](../fidelity/index.md)): on Figure 7") == 1
     assert "| Figure 8 | [docs/figure8](../figure8/index.md) | 15 | 1 | 0 of 1 |" in text
+    assert "| Figure 10 | not run yet |" in text
+    with RecordWriter(docs / "figure10" / "records.jsonl") as writer:  # a run stopped before its report
+        writer.write({**records[0], "experiment": "figure10", "figure": "fig10"})
+    assert ("| Figure 10 | in progress: 1 trials recorded, no report until all have run (`sculpt reproduce` "
+            "resumes) |") in write_paper_index(docs).read_text()
     assert "| dense | 1 | 1.00 (4/4) | [0.51, 1.00] | 1.00 | yes |" in text
     assert "| dense | 2 | 0.25 (1/4) | [0.05, 0.70] | 0.00 | **no** |" in text
     assert "| fig8 | fig8 | reuse-use1 | reused_success | 2 |  |  | 0.58 | 0.00 (0/12) | [0.00, 0.24] | **no** | 3/12 |" in text

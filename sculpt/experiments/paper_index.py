@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sculpt.atomic import write_text_atomic
 from sculpt.experiments import paper_numbers
+from sculpt.experiments.records import read_packed_records, read_records
 
 INDEX = Path("paper") / "index.md"
 # The figures the issue's 90 % goal counts (Figure 12a's X is not stated; section 2 is qualitative).
@@ -146,7 +147,7 @@ def _summary_table(rows, docs_dir: Path) -> list[str]:
         compared = [(v, e) for v, e in with_value if e is not None and e.get("consistent") is not None]
         agree = sum(bool(e["consistent"]) for _, e in compared)
         folder = FIGURE_FOLDERS["fig12" if key.startswith("fig12") else key]
-        link = f"[docs/{folder}](../{folder}/index.md)" if (docs_dir / folder / "index.md").is_file() else "not run yet"
+        link = _report_link(docs_dir, folder)
         lines.append(f"| {names[key]} | {link} | {len(with_value)} | {len(compared)} | "
                      f"{agree} of {len(compared)} |" if compared else
                      f"| {names[key]} | {link} | {len(with_value)} | 0 | - |")
@@ -160,6 +161,18 @@ def _summary_table(rows, docs_dir: Path) -> list[str]:
     lines += ["", f"**Goal (Figures 7, 8, 10, 12b, Tables 2-3): {goal_agree} of {goal_compared} measured bars "
               f"consistent ({share}); the goal is at least 90 % of all of them.**", ""]
     return lines
+
+
+def _report_link(docs_dir: Path, folder: str) -> str:
+    """A link to the folder's report; a run stopped before its report says how far it got."""
+    if (docs_dir / folder / "index.md").is_file():
+        return f"[docs/{folder}](../{folder}/index.md)"
+    plain, packed = docs_dir / folder / "records.jsonl", docs_dir / folder / "records.jsonl.gz"
+    if plain.is_file() or packed.is_file():
+        records = read_records(plain) if plain.is_file() else read_packed_records(packed)
+        return (f"in progress: {len(records.records)} trials recorded, no report until all have run "
+                f"(`sculpt reproduce` resumes)")
+    return "not run yet"
 
 
 # Table 1 (section 2.1): the one-sided Welch tests reject their null hypotheses (the dense network is
