@@ -77,7 +77,8 @@ def test_second_run_is_refused_and_sigterm_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no OUT, no partial directory, no lock file
 
 
-N_TRIALS = 10  # 1.5 s each on two workers: several seconds still to go when the signal comes
+N_TRIALS = 24  # 1.5 s each on two workers: 18 s in all, so a loaded machine (slow imports of the
+#               second process) still signals the first grid well before it finishes
 ECHO = f'name = "e"\nkind = "echo"\n[defaults]\nsleep = 1.5\n[grid]\nvalue = {list(range(1, N_TRIALS + 1))}\n'
 
 
