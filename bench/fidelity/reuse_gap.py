@@ -24,6 +24,7 @@ import torch
 from functiongraphs import Task, catalog
 import sculpt.prune.replay as replay_mod
 from sculpt.detect import detect_modules
+from sculpt.experiments.paper_numbers import paper_values
 from sculpt.prune import prune_grid
 from sculpt.score import compare
 from sculpt.stats import wilson_interval
@@ -33,11 +34,9 @@ TOML = os.path.join(HERE, "..", "..", "docs", "fidelity", "reuse_gap.toml")
 # the paper's success criterion of each graph (the Figure 7 / 8 bars); reused and reuse-use*: reused_success
 CRITERION = {"input-separable": "input_separable_success", "separable-reused": "separable_reused_success",
              "non-modular": "non_modular_success"}
-# the paper's published bars (Figure 7 at 1-3 hidden layers; Figure 8 use 1 / use 2 at 2 hidden layers)
-PAPER = {("reused", 1): 0.00, ("reused", 2): 1.00, ("reused", 3): 0.92, ("reuse-use1", 2): 0.58,
-         ("reuse-use2", 2): 0.92, ("input-separable", 1): 1.00, ("input-separable", 2): 1.00,
-         ("input-separable", 3): 1.00, ("separable-reused", 1): 1.00, ("separable-reused", 2): 1.00,
-         ("separable-reused", 3): 1.00}
+# the paper's published bars (Figures 7 and 8), keyed (graph, hidden layers), for each graph's criterion
+PAPER = {(v.graph, v.hidden_layers): v.value for fig in ("fig7", "fig8") for v in paper_values(fig)
+         if v.criterion == CRITERION.get(v.graph, "reused_success")}
 
 
 def trials(toml: str = TOML):
