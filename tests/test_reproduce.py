@@ -145,7 +145,7 @@ def test_paper_index_lists_outside_bars_with_what_is_known_and_table1(tmp_path):
     text = write_paper_index(docs).read_text()
     assert ("| fig8 reuse-use1 reused_success (2 HL) | 0.58 | 0.00 (0/12) | [0.00, 0.24] | the paper's "
             "own code from scratch: 3/12 (workers off); the reuse gap (below) |") in text
-    assert text.count("**The reuse gap** (issue 11, [docs/fidelity](../fidelity/index.md)): on Figure 7") == 1
+    assert text.count("**The reuse gap** (issue 11, [docs/fidelity](../fidelity/index.md)): the paper's own code") == 1
     assert "| Figure 8 | [docs/figure8](../figure8/index.md) | 15 | 1 | 0 of 1 |" in text
     assert "| Figure 10 | not run yet |" in text
     with RecordWriter(docs / "figure10" / "records.jsonl") as writer:  # a run stopped before its report
