@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from functiongraphs import GraphError
@@ -263,6 +263,11 @@ SPECTRAL = st.dictionaries(st.sampled_from(["n_shuffles", "k_modules", "k_eigeng
 
 @FAST
 @given(SPECTRAL)
+# found by CI's longer run: a view whose k field is absent, and a view without its Z
+@example({"modules": 0, "spectral_modules_k": 0, "n_shuffles": 0, "k_modules": 0,
+          "spectral_eigengap_k": {"ncut": 0.0, "shuffle_mean": 0.0, "shuffle_sd": 0.0, "z": 0.0, "modular": False}})
+@example({"n_shuffles": 0, "k_modules": 0, "k_eigengap": 0,
+          "modules": {"ncut": 0.0, "ari": 0.0, "shuffle_mean": 0.0, "shuffle_sd": 0.0, "modular": False}})
 def test_records_with_any_spectral_view_report_or_raise(spectral):
     from sculpt.experiments.report import build_report
 

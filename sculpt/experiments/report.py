@@ -650,18 +650,18 @@ def _spectral_table(records: list[dict], figure_summary: dict) -> list[str]:
             if not stats:
                 continue
             k_key = {"modules": "k_modules", "spectral_modules_k": "k_modules", "spectral_eigengap_k": "k_eigengap"}[view]
-            ks = sorted({s[k_key] for s in group})
+            ks = sorted({s[k_key] for s in group if s.get(k_key) is not None})  # the check allows null / absent
             n_mod = sum(bool(s["modular"]) for s in stats)
             lo, hi = wilson_interval(n_mod, len(stats))
             row = {"graph": graph, "arch": json.loads(arch), "view": view, "k": ks,
                    "ncut": mean([s["ncut"] for s in stats]),
                    "value": mean([s["value"] if _is_number(s.get("value")) else s["ncut"] for s in stats]),
-                   "shuffle_mean": mean([s["shuffle_mean"] for s in stats]),
-                   "shuffle_sd": mean([s["shuffle_sd"] for s in stats]), "z": mean([s["z"] for s in stats]),
+                   "shuffle_mean": mean([s.get("shuffle_mean") for s in stats]),
+                   "shuffle_sd": mean([s.get("shuffle_sd") for s in stats]), "z": mean([s.get("z") for s in stats]),
                    "ari": mean([s.get("ari") for s in stats]), "modular": n_mod, "trials": len(stats),
                    "modular_ci": [lo, hi]}
             rows.append(row)
-            k_text = "/".join(map(str, ks)) if len(ks) <= 3 else f"{ks[0]}-{ks[-1]}"
+            k_text = "/".join(map(str, ks)) if len(ks) <= 3 else f"{ks[0]}-{ks[-1]}"  # "" when no trial has k
             lines.append(f"| {graph} | {arch} | {label} | {k_text} | {fmt(row['value'])} | {fmt(row['shuffle_mean'])} "
                          f"({fmt(row['shuffle_sd'])}) | {fmt(row['z'], 2)} | {fmt(row['ari'], 2)} | "
                          f"{n_mod}/{len(stats)} | [{lo:.2f}, {hi:.2f}] | {len(stats)} |")
