@@ -164,21 +164,39 @@ def trial(args) -> int:
     return 0
 
 
+def _mnist_preset_task(args):
+    """The two-digit preset named by ``args.preset`` and its task, torch on ``args.threads`` threads."""
+    import torch
+
+    from sculpt import presets
+
+    torch.set_num_threads(args.threads)
+    preset = presets.get("mnist-two-digits", args.preset)
+    return preset, preset.build_task()
+
+
+def _remove_units(model, task, preset, percent: float) -> None:
+    """Remove the lowest-scoring ``percent`` of the hidden units, as one unit-pruning round does."""
+    import numpy as np
+    import torch
+
+    from sculpt.prune.unit import UnitStage
+
+    X, Y = torch.as_tensor(task.validation.X), torch.as_tensor(task.validation.Y)
+    UnitStage(X, Y, preset.unit_score_batch_size).prune(model, np.array([percent]), np.array([True]))
+
+
 def mnist(args) -> int:
     import numpy as np
     import torch
 
-    from sculpt import presets
     from sculpt.nets import MaskedMLP
     from sculpt.prune.driver import run_stage
     from sculpt.prune.edge import EdgeStage
     from sculpt.prune.schedule import HalvingSchedule
-    from sculpt.prune.unit import UnitStage
     from sculpt.train import train
 
-    torch.set_num_threads(args.threads)
-    preset = presets.get("mnist-two-digits", args.preset)
-    task = preset.build_task()
+    preset, task = _mnist_preset_task(args)
     if args.train_rows:  # a cheaper benchmark: both sides retrain on the same subset
         import dataclasses
 
@@ -188,9 +206,8 @@ def mnist(args) -> int:
     model = MaskedMLP(arch, members=1, seed=0)
     kwargs = dict(lr=preset.lr, batch_size=preset.batch_size, generator=torch.Generator().manual_seed(0))
     train(model, task, epochs=1, **kwargs)
-    Xva, Yva = torch.as_tensor(task.validation.X), torch.as_tensor(task.validation.Y)
     # a unit-pruned start like the preset's edge stage: the lowest-scoring units removed
-    UnitStage(Xva, Yva, preset.unit_score_batch_size).prune(model, np.array([args.unit_pp]), np.array([True]))
+    _remove_units(model, task, preset, args.unit_pp)
     alive = [int(u.sum()) for u in model.unit_masks]
     state = model.state()
     n_weights = sum(a * b for a, b in zip(arch[:-1], arch[1:]))
@@ -221,26 +238,20 @@ def mnist(args) -> int:
 
 def mnist_epoch(args) -> int:
     """CPU seconds of one training epoch on an MNIST preset's data, dense and condensed."""
-    import numpy as np
     import torch
 
-    from sculpt import presets
     from sculpt.nets import MaskedMLP
-    from sculpt.prune.unit import UnitStage
     from sculpt.train import train
 
-    torch.set_num_threads(args.threads)
-    preset = presets.get("mnist-two-digits", args.preset)
-    task = preset.build_task()
+    preset, task = _mnist_preset_task(args)
     arch = [task.n_inputs, *(args.hidden or preset.hidden), task.n_outputs]
     batch_size = args.batch_size or preset.batch_size
-    Xva, Yva = torch.as_tensor(task.validation.X), torch.as_tensor(task.validation.Y)
     print(f"mnist-two-digits / {args.preset}: arch {arch}, {task.train.X.shape[0]} training pairs,"
           f" batch {batch_size}, {args.threads} threads; {_load()}")
     for removed in (0.0, 50.0, 95.0):
         model = MaskedMLP(arch, members=1, seed=0)
         if removed:
-            UnitStage(Xva, Yva, preset.unit_score_batch_size).prune(model, np.array([removed]), np.array([True]))
+            _remove_units(model, task, preset, removed)
         alive = [int(u.sum()) for u in model.unit_masks]
         seconds, _ = _cpu(lambda: train(model, task, epochs=1, lr=preset.lr, batch_size=batch_size,
                                         generator=torch.Generator().manual_seed(0), condense=bool(removed)))
