@@ -438,6 +438,9 @@ class PrunedNet:
         Pruning rounds (p, accepted, density, accuracies) of the stages that produced it.
     meta : dict (JSON-able)
         Task name, seed, p_u, p_e, training settings, thresholds, final accuracies.
+    ties : list of mask lists
+        The masks of every equally sparse accepted network of the grid this one was chosen from,
+        in tie order, itself included (empty when it had no tie). In memory only: not saved.
 
     Notes
     -----
@@ -453,6 +456,7 @@ class PrunedNet:
     masks: list
     history: Any = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    ties: list = field(default_factory=list, repr=False, compare=False)
 
     def __repr__(self) -> str:
         # a short summary, not the arrays (a 784-wide net would print megabytes)

@@ -269,6 +269,20 @@ def test_sculpt_trial_record_is_complete(tmp_path):
     assert all((m == s).all() for m, s in zip(masks_from_edges(record["network"]), saved.masks))
 
 
+def test_sculpt_trial_scores_every_tied_sparsest_network(tmp_path):
+    # input-separable [4, 24, 4] seed 0 reaches its sparsest density at several (p_u, p_e) of this grid
+    doc = {"name": "ties", "kind": "sculpt", "figure": "fig7",
+           "cells": [{"graph": "input-separable", "arch": [24], "seed": 0, "p_u": [50.0, 60.0, 70.0],
+                      "p_e": [2.5, 2.0]}]}
+    record = read_records(run_grid(expand_experiment(doc), backend="serial", out=tmp_path,
+                                   progress=False).records_path).records[0]
+    ties = record["ties"]
+    assert ties["networks"] == record["metrics"]["tied_sparsest"] >= 2
+    assert set(ties["score"]) == set(record["score"])
+    # the chosen network is one of the tied ones, so each count is at least its own success
+    assert all(record["score"][c] <= ties["score"][c] <= ties["networks"] for c in ties["score"])
+
+
 def test_analysis_trial_of_a_dense_network(tmp_path):
     doc = {"name": "s2", "kind": "analysis", "figure": "section2",
            "cells": [{"graph": "input-separable", "arch": [24], "stage": "dense", "analyses": ["path_products", "n90"]}]}

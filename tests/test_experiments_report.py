@@ -11,7 +11,7 @@ import pytest
 from sculpt.errors import SnapshotError
 from sculpt.experiments import paper_numbers
 from sculpt.experiments.records import RecordWriter
-from sculpt.experiments.report import build_report, latest_records, success_rates
+from sculpt.experiments.report import build_report, latest_records, success_rates, tie_rates
 from sculpt.stats import wilson_interval
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,6 +74,33 @@ def test_success_rates_per_depth_and_pooled():
     assert (rates[("reused", "reused_success", 2)].successes, rates[("reused", "reused_success", 2)].trials) == (1, 2)
     pooled = success_rates(records, pooled=True)[("reused", "reused_success", None)]
     assert (pooled.successes, pooled.trials) == (1, 3)
+
+
+def tied(rec, networks, **counts):
+    rec["metrics"]["tied_sparsest"] = networks
+    if counts:
+        rec["ties"] = {"networks": networks, "score": counts}
+    return rec
+
+
+def test_tie_rates_count_a_trial_when_any_tied_network_meets_the_criterion(tmp_path):
+    records = [record("a", "reused", [24, 24], {"reused_success": False}),  # no tie: its own score
+               tied(record("b", "reused", [24, 24], {"reused_success": False}), 3, reused_success=1),
+               tied(record("c", "reused", [24, 24], {"reused_success": False}), 2, reused_success=0),
+               tied(record("d", "reused", [24, 24], {"reused_success": True}), 2, reused_success=1)]
+    rate = tie_rates(records)[("reused", "reused_success", 2)]
+    assert (rate.successes, rate.trials) == (2, 4)
+    assert success_rates(records)[("reused", "reused_success", 2)].successes == 1
+    # a tied record written before ties were scored leaves its bar out rather than under-count it
+    assert ("reused", "reused_success", 2) not in tie_rates(records + [tied(record("e", "reused", [24, 24], {
+        "reused_success": False}), 2)])
+    text = build_report(write_records(tmp_path / "r.jsonl", records), tmp_path / "rep").read_text()
+    assert "| any tied network (k/n) [95 % CI] |" in text
+    assert ("| reused | reused_success | 2 | 0.25 (1/4) | [0.05, 0.70] | 1.00 |  | **no** | 0.50 (2/4) "
+            "[0.15, 0.85], paper outside |") in text
+    with pytest.raises(SnapshotError, match="'ties' must hold"):
+        bad = tied(record("f", "reused", [24, 24], {"reused_success": False}), 2, reused_success=3)
+        build_report(write_records(tmp_path / "bad.jsonl", [bad]), tmp_path / "bad")
 
 
 def test_latest_records_keeps_the_last_success_per_trial(tmp_path):

@@ -256,6 +256,10 @@ def test_prefer_chooses_among_equally_sparse_networks():
     assert np.array_equal(chosen.masks[0], offered[0][-1].masks[0])
     assert (chosen.meta["p_u"], chosen.meta["p_e"]) != (default.meta["p_u"], default.meta["p_e"])
     assert default.meta["tie_break"] == "order" and chosen.meta["tie_break"] == "last"
+    # every tied network travels with the chosen one (for scoring), in tie order, chosen one included
+    assert len(default.ties) == default.meta["tied_sparsest"]
+    assert all(np.array_equal(a, b.masks[i]) for t, b in zip(default.ties, offered[0]) for i, a in enumerate(t))
+    assert all(np.array_equal(a, b) for a, b in zip(default.ties[0], default.masks))
 
 
 def test_edge_only_pipeline_prunes_edges_straight_from_the_dense_net():

@@ -64,6 +64,12 @@ def known_about(value: paper_numbers.PaperValue, entry: dict) -> str:
     if stored is not None:
         notes.append(f"the paper's own stored networks give {stored:.2f} under our criterion, not the plotted "
                      f"{value.value:.2f} (spec 5.8): the plot used a looser criterion here")
+    tie = entry.get("any_tie")
+    if tie:
+        inside = "inside" if tie["consistent"] else "outside"
+        notes.append(f"counting a trial when any of its equally sparse networks shows the structure (the authors "
+                     f"chose among ties by hand, spec 4.4): {tie['successes']}/{tie['trials']} "
+                     f"[{tie['low']:.2f}, {tie['high']:.2f}], the paper's value {inside}")
     if _is_reuse(value):
         notes.append("the reuse gap (below)")
     return "; ".join(notes) or "nothing yet"

@@ -139,6 +139,13 @@ def _check_spectral(spectral: dict, where: str) -> None:
                  f"spectral.{view} needs a numeric ncut and a true/false modular")
 
 
+def _check_ties(ties, where: str) -> None:
+    _require(isinstance(ties, dict) and _is_int(ties.get("networks")) and ties["networks"] >= 1
+             and isinstance(ties.get("score"), dict)
+             and all(_is_int(v) and 0 <= v <= ties["networks"] for v in ties["score"].values()), where,
+             "'ties' must hold 'networks' (a positive integer) and 'score' (criterion: count up to networks)")
+
+
 def check_record(record: dict, where: str) -> None:
     """Check the fields of a trial record that the report reads (types, ranges, cross-references).
 
@@ -194,6 +201,8 @@ def check_record(record: dict, where: str) -> None:
                  "metrics.n90 must hold one number per hidden layer")
     if isinstance(record.get("spectral"), dict):
         _check_spectral(record["spectral"], where)
+    if record.get("ties") is not None:
+        _check_ties(record["ties"], where)
     net_arch = _check_network(record["network"], where) if record.get("network") is not None else None
     modules = record.get("modules")
     _require(modules is None or isinstance(modules, dict), where, "'modules' must be an object")
@@ -241,6 +250,27 @@ def success_rates(records: Iterable[dict], pooled: bool = False) -> dict[tuple, 
             counts[key][0] += bool(success)
             counts[key][1] += 1
     return {key: Rate(*value) for key, value in counts.items()}
+
+
+def tie_rates(records: Iterable[dict], pooled: bool = False) -> dict[tuple, Rate]:
+    """Like :func:`success_rates`, with a trial counted a success when any of its equally sparse
+    networks meets the criterion (the record's ``ties``; the authors chose among ties by hand).
+
+    Only keys with at least one scored tie are returned (elsewhere it is the plain rate), and a key
+    is left out when one of its records had ties but predates the ``ties`` field, since its other
+    tied networks were never scored.
+    """
+    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    scored, unknown = set(), set()
+    for record in records:
+        ties = record.get("ties")
+        tied = int((record.get("metrics") or {}).get("tied_sparsest") or 1) > 1
+        for criterion, success in (record.get("score") or {}).items():
+            key = (record["config"].get("graph"), criterion, None if pooled else hidden_layers(record))
+            (scored if ties else unknown if tied else set()).add(key)
+            counts[key][0] += bool(success) or bool(ties and ties["score"].get(criterion))
+            counts[key][1] += 1
+    return {key: Rate(*value) for key, value in counts.items() if key in scored - unknown}
 
 
 def cell_rates(records: Iterable[dict]) -> dict[tuple, Rate]:
@@ -433,19 +463,23 @@ def _panel_rows(panel: paper_numbers.Panel, records: list[dict], context: dict) 
     values = [v for v in paper_numbers.paper_values(panel.figure) if v.panel == panel.key]
     per_depth = success_rates(records)
     pooled = success_rates(records, pooled=True)
+    ties = {False: tie_rates(records), True: tie_rates(records, pooled=True)}
     cells = cell_rates(records) if panel.style == "lrbatch" else {}
     entries = []
     for v in values:
+        tie = None
         if panel.style == "lrbatch":
             rate = cells.get((v.graph, v.criterion, v.hidden_layers, v.lr, v.batch_size))
         else:
-            rate = (pooled if v.hidden_layers is None else per_depth).get((v.graph, v.criterion, v.hidden_layers))
+            key = (v.graph, v.criterion, v.hidden_layers)
+            rate = (pooled if v.hidden_layers is None else per_depth).get(key)
+            tie = ties[v.hidden_layers is None].get(key)
         code = context["paper_code"].get(v.key)
-        entries.append(_entry(v, rate, code))
+        entries.append(_entry(v, rate, code, tie))
     return entries
 
 
-def _entry(v: paper_numbers.PaperValue, rate: Rate | None, code: dict | None) -> dict:
+def _entry(v: paper_numbers.PaperValue, rate: Rate | None, code: dict | None, tie: Rate | None = None) -> dict:
     entry = {"graph": v.graph, "criterion": v.criterion, "hidden_layers": v.hidden_layers,
              "paper": v.value, "paper_mark": v.mark, "successes": None, "trials": 0, "measured": None,
              "low": None, "high": None, "consistent": None, "paper_code": None}
@@ -458,6 +492,10 @@ def _entry(v: paper_numbers.PaperValue, rate: Rate | None, code: dict | None) ->
             entry["consistent"] = consistent(v.value, (low, high))
     if code is not None:
         entry["paper_code"] = {**code, "rate": code["successes"] / code["trials"]}
+    if tie is not None and tie.trials:
+        low, high = tie.interval
+        entry["any_tie"] = {"successes": tie.successes, "trials": tie.trials, "low": low, "high": high,
+                            "consistent": None if v.value is None else consistent(v.value, (low, high))}
     return entry
 
 
@@ -471,6 +509,15 @@ def _code_text(entry: dict) -> str:
         return ""
     low, high = wilson_interval(code["successes"], code["trials"])
     return f"{code['rate']:.2f} ({code['successes']}/{code['trials']}) [{low:.2f}, {high:.2f}]"
+
+
+def _tie_text(entry: dict) -> str:
+    tie = entry.get("any_tie")
+    if not tie:
+        return ""
+    rate = Rate(tie["successes"], tie["trials"])
+    inside = "" if tie["consistent"] is None else (", paper inside" if tie["consistent"] else ", paper outside")
+    return f"{rate.text()} {rate.interval_text()}{inside}"
 
 
 def _verdict(entry: dict) -> str:
@@ -490,14 +537,17 @@ def _panel_section(panel: paper_numbers.Panel, records: list[dict], out_dir: Pat
         _plot_heatmap(panel, entries, stem)
     else:
         _plot_bars(panel, entries, stem)
+    with_ties = any("any_tie" in e for e in entries)
+    tie_head = (" any tied network (k/n) [95 % CI] |", "---|") if with_ties else ("", "")
     lines += [f"![{panel.title}]({panel.key}.png)", "",
-              "| graph | criterion | hidden layers | ours (k/n) | 95 % CI | paper | paper's code, from scratch | consistent |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| graph | criterion | hidden layers | ours (k/n) | 95 % CI | paper | paper's code, from scratch | "
+              f"consistent |{tie_head[0]}", f"|---|---|---|---|---|---|---|---|{tie_head[1]}"]
     for e in entries:
         depth = "all" if e["hidden_layers"] is None else str(e["hidden_layers"])
         rate = Rate(e["successes"], e["trials"])
+        tie = f" {_tie_text(e)} |" if with_ties else ""
         lines.append(f"| {e['graph']} | {e['criterion']} | {depth} | {rate.text()} | {rate.interval_text()} | "
-                     f"{_paper_text(e)} | {_code_text(e)} | {_verdict(e)} |")
+                     f"{_paper_text(e)} | {_code_text(e)} | {_verdict(e)} |{tie}")
     compared = [e for e in entries if e["consistent"] is not None]
     lines += ["", f"{sum(e['consistent'] for e in compared)} of {len(compared)} bars consistent with the paper.", ""]
     figure_summary[panel.key] = entries

@@ -514,7 +514,10 @@ def _prune_trials(task, arch, seeds: list[int], lrs: list, p_u, p_e, *, batch_si
                 "tied_sparsest": len(ties), "tie_break": getattr(prefer, "__name__", "order") if prefer else "order"}
         if condense:  # only then, so that default records keep their keys
             meta["condense"] = True
-        out.append(edges.to_pruned_net(best, history=history, meta=meta))
+        net = edges.to_pruned_net(best, history=history, meta=meta)
+        if len(ties) > 1:  # the authors chose among ties by hand (spec 4.4): keep them for scoring
+            net.ties = [edges.to_pruned_net(m).masks for m in ties]
+        out.append(net)
     return out
 
 
