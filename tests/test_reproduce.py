@@ -155,6 +155,20 @@ def test_paper_index_lists_outside_bars_with_what_is_known_and_table1(tmp_path):
     assert "| dense | 1 | 1.00 (4/4) | [0.51, 1.00] | 1.00 | yes |" in text
     assert "| dense | 2 | 0.25 (1/4) | [0.05, 0.70] | 0.00 | **no** |" in text
     assert "| fig8 | fig8 | reuse-use1 | reused_success | 2 |  |  | 0.58 | 0.00 (0/12) | [0.00, 0.24] | **no** | 3/12 |" in text
+    assert "Counting a trial when any of its equally sparse networks" not in text  # no tie was scored
+
+    for r in records[:7]:  # seven trials had a tied network with the structure: 7/12 puts 0.58 inside
+        r["metrics"] = {"tied_sparsest": 2}
+        r["ties"] = {"networks": 2, "score": {"reused_success": 1}}
+    (docs / "figure10" / "records.jsonl").unlink()
+    with RecordWriter(docs / "figure8" / "records.jsonl") as writer:
+        for r in records:
+            writer.write(r)
+    build_report(docs / "figure8" / "records.jsonl", docs / "figure8", paper_code=code)
+    text = write_paper_index(docs).read_text()
+    assert ("counting a trial when any of its equally sparse networks shows the structure (the authors chose among "
+            "ties by hand, spec 4.4): 7/12 [0.32, 0.81], the paper's value inside; the reuse gap (below) |") in text
+    assert "spec 4.4): 1 of 1 (100 %)." in text
 
 
 @pytest.mark.slow
