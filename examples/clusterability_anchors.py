@@ -10,8 +10,10 @@ already there, so a killed run resumes where it stopped):
          (tfmot recompiles the wrapped model). Conditions: ``control`` (scored right before pruning
          as ``control_unpruned`` and at the end as ``control_pruned``, as the paper does),
          ``dropout`` (0.5 after every hidden layer), ``l1`` / ``l2`` (Keras kernel regularisers
-         5e-5 on every Dense kernel).
-``a9``   Table 1: 7x7 MNIST, MLP 49-64-64-64-10, 10 + 10 epochs with the same pruning schedule;
+         5e-5 on every Dense kernel; ``--tf-first-layer-l1``: for ``l2`` the first kernel gets L1
+         5e-5 instead, as the paper's TF code ``create_mlp_layers`` built it).
+``a9``   Table 1: 7x7 MNIST (skimage's anti-aliased resize, ``--downsample``), MLP 49-64-64-64-10,
+         10 + 10 epochs with the same pruning schedule;
          arms control / regularised (:class:`sculpt.spectral.ClusterabilityRegularizer`, K = 3,
          coef 0.05 with the exact gradient = the paper's 0.1 with its half gradient, sqrt(2)
          normalisation after every step, kept on during pruning), each scored unpruned and pruned.
@@ -49,8 +51,11 @@ import numpy as np
 import torch
 
 from functiongraphs.mnist import load_mnist
+from functiongraphs.resize import antialiased_resize
+from sculpt.atomic import write_atomic
 from sculpt.prune.polynomial import PolynomialMagnitudePruner
 from sculpt.spectral import ClusterabilityRegularizer, relative_clusterability, weight_graph
+from sculpt.spectral.regularizer import relu_rescale_normalize_
 from sculpt.spectral.classifier import (Timer, accuracy, as_tensors, keras_mlp, steps_per_epoch,
                                         train_classifier, weight_sparsity)
 
@@ -93,44 +98,78 @@ def score(model, seed: int, k: int, n_shuffles: int) -> dict:
             "shuffled": [float(v) for v in rc.shuffled], "warnings": rc.warnings, "score_s": t.seconds}
 
 
-def mnist_tensors(small: bool) -> dict:
-    """Train / test tensors: 28x28 flattened or 7x7 (4x4 block means), pixels / 255."""
+def save_weights(directory: Path | None, condition: str, seed: int, model) -> None:
+    """The scored net's Linear weights (torch layout, out x in) and biases as ``<condition>_seed<seed>.npz``.
+
+    Arrays only (read back with ``sculpt.safe_npz.read_npz``), so a net can be re-scored (other
+    shuffles, k, dead-unit rules) without retraining.
+    """
+    if directory is None:
+        return
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    arrays = {}
+    for i, m in enumerate(linears):
+        arrays[f"w{i}"] = m.weight.detach().cpu().numpy()
+        arrays[f"b{i}"] = m.bias.detach().cpu().numpy()
+    directory.mkdir(parents=True, exist_ok=True)
+    write_atomic(directory / f"{condition}_seed{seed}.npz", lambda fh: np.savez(fh, **arrays))
+
+
+def mnist_tensors(small: bool, downsample: str = "antialiased") -> dict:
+    """Train / test tensors, pixels / 255: 28x28 flattened, or 7x7 for ``small``.
+
+    ``downsample`` (7x7 only): ``antialiased`` = the paper's ``skimage.transform.resize(img, [7, 7],
+    anti_aliasing=True)`` (:func:`functiongraphs.resize.antialiased_resize`: sigma-1.5 Gaussian,
+    then bilinear at the block centres); ``block_mean`` = plain 4x4 block means (this script's
+    default before 2026-12-01, kept to reproduce those records).
+    """
     data = load_mnist()
     out = {}
     for part in ("train", "test"):
-        images = getattr(data, f"x_{part}").astype(np.float64)
-        if small:
+        images = getattr(data, f"x_{part}").astype(np.float64) / 255.0
+        if small and downsample == "antialiased":
+            images = antialiased_resize(images, 7, 7)
+        elif small:
             images = images.reshape(-1, 7, 4, 7, 4).mean(axis=(2, 4))
-        x, y = as_tensors(images.reshape(images.shape[0], -1) / 255.0, getattr(data, f"y_{part}"))
+        x, y = as_tensors(images.reshape(images.shape[0], -1), getattr(data, f"y_{part}"))
         out[f"x_{part}"], out[f"y_{part}"] = x, y
     return out
 
 
 def train_and_score(group: str, seed: int, data: dict, arch, dense_epochs: int, prune_epochs: int,
-                    k: int, n_shuffles: int, score_unpruned: bool, options: dict, regularizer=None) -> list[dict]:
+                    k: int, n_shuffles: int, score_unpruned: bool, options: dict, regularizer=None,
+                    weights_dir: Path | None = None) -> list[dict]:
     """Dense phase, optional scoring, pruning phase, scoring; one record per scored network."""
     torch.manual_seed(seed)  # dropout masks
     model = keras_mlp(arch, seed, dropout=options.get("dropout", 0.0))
     x, y = data["x_train"], data["y_train"]
-    l1, l2 = options.get("l1", 0.0), options.get("l2", 0.0)
+    l1, l2, first_l1 = options.get("l1", 0.0), options.get("l2", 0.0), options.get("first_layer_l1")
     rows = []
     base = {"group": group, "seed": seed, "arch": list(arch), "dense_epochs": dense_epochs,
             "prune_epochs": prune_epochs, "k": k, "n_shuffles": n_shuffles, **options}
     with Timer() as t:
-        train_classifier(model, x, y, dense_epochs, seed=seed, l1=l1, l2=l2, regularizer=regularizer)
+        train_classifier(model, x, y, dense_epochs, seed=seed, l1=l1, l2=l2, regularizer=regularizer,
+                         first_layer_l1=first_l1)
     if score_unpruned:
         rows.append({**base, "condition": f"{group}_unpruned", "pruned": False, "train_s": t.seconds,
                      "test_acc": accuracy(model, data["x_test"], data["y_test"]),
                      "sparsity": weight_sparsity(model), **score(model, seed, k, n_shuffles)})
+        save_weights(weights_dir, f"{group}_unpruned", seed, model)
     if prune_epochs:
         end = steps_per_epoch(x.shape[0], 128) * prune_epochs
         pruner = PolynomialMagnitudePruner(model, end_step=end, initial=0.5, final=0.9, frequency=10)
+        if regularizer is not None and options.get("tf_threshold_norm"):
+            # the TF callback normalised with t_i * W_i (t_i: tfmot threshold, 0 before the first
+            # mask update) at every pruning batch begin, the first one included
+            relu_rescale_normalize_(model, regularizer.target_norm, weight_scales=pruner.thresholds)
+            regularizer.norm_weight_scales = lambda: pruner.thresholds
         with Timer() as tp:
             train_classifier(model, x, y, prune_epochs, seed=seed + 7919, l1=l1, l2=l2,
-                             regularizer=regularizer, pruner=pruner)
+                             regularizer=regularizer, pruner=pruner, first_layer_l1=first_l1)
         rows.append({**base, "condition": f"{group}_pruned", "pruned": True, "train_s": t.seconds + tp.seconds,
                      "test_acc": accuracy(model, data["x_test"], data["y_test"]),
                      "sparsity": weight_sparsity(model), **score(model, seed, k, n_shuffles)})
+        save_weights(weights_dir, f"{group}_pruned", seed, model)
     return rows
 
 
@@ -220,6 +259,15 @@ def main(argv=None) -> int:
     parser.add_argument("--prune-epochs", type=int)
     parser.add_argument("--shuffles", type=int, default=50)
     parser.add_argument("--k", type=int, default=12)
+    parser.add_argument("--downsample", choices=("antialiased", "block_mean"), default="antialiased",
+                        help="a9: how the 28x28 images become 7x7 (the paper: skimage's anti-aliased resize)")
+    parser.add_argument("--tf-first-layer-l1", action="store_true",
+                        help="a10 l2: L1 5e-5 on the first kernel instead of L2, as the paper's TF code built it")
+    parser.add_argument("--tf-threshold-norm", action="store_true",
+                        help="a9 regularised arm: normalise in the pruning phase as the paper's TF code did "
+                             "(x from threshold * W, see relu_rescale_normalize_), not as its Algorithm 2")
+    parser.add_argument("--save-weights", type=Path, metavar="DIR",
+                        help="also write each scored net's weights to DIR/<condition>_seed<seed>.npz")
     parser.add_argument("--train-limit", type=int, help="use only the first N training images (timing)")
     parser.add_argument("--cnn-anchors", nargs="+", choices=("A2", "A3"), default=["A2", "A3"])
     parser.add_argument("--norms", nargs="+", default=["l1_entrywise"],
@@ -231,7 +279,7 @@ def main(argv=None) -> int:
     small = args.anchor == "a9"
     dense = args.dense_epochs if args.dense_epochs is not None else (10 if small else 20)
     prune = args.prune_epochs if args.prune_epochs is not None else (10 if small else 20)
-    data = mnist_tensors(small)
+    data = mnist_tensors(small, args.downsample)
     if args.train_limit:
         data["x_train"], data["y_train"] = data["x_train"][:args.train_limit], data["y_train"][:args.train_limit]
     done = done_keys(args.out)
@@ -239,12 +287,18 @@ def main(argv=None) -> int:
         wanted = conditions_of(args.anchor, group)
         if all((c, seed) in done for c in wanted):
             continue
+        if group == "l2" and args.tf_first_layer_l1:
+            options = {**options, "first_layer_l1": options["l2"]}
+        if small:  # recorded with every A9 net (records before 2026-12-01 lack it: block means)
+            options = {**options, "downsample": args.downsample}
+            if group == "regularised" and args.tf_threshold_norm:
+                options["tf_threshold_norm"] = True
         reg = None
         if group == "regularised":
             reg = ClusterabilityRegularizer(num_eigs=3, coef=0.05, normalize=True, seed=seed)
         rows = train_and_score(group, seed, data, A9_ARCH if small else A10_ARCH, dense, prune, args.k,
                                args.shuffles, score_unpruned=len(wanted) == 2, options=options,
-                               regularizer=reg)
+                               regularizer=reg, weights_dir=args.save_weights)
         for row in rows:
             if (row["condition"], seed) not in done:
                 append(args.out, row)

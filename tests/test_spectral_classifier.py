@@ -45,6 +45,17 @@ def test_pruner_follows_the_schedule_and_keeps_pruned_weights_zero():
     assert pruner.sparsity() == pytest.approx(sparsities[-1], abs=1e-4)
 
 
+def test_pruner_thresholds_are_the_smallest_kept_magnitude_as_tfmot():
+    model = keras_mlp((6, 8, 3), seed=0)
+    pruner = PolynomialMagnitudePruner(model, end_step=30, frequency=10)
+    assert pruner.thresholds == [0.0, 0.0]  # tfmot's threshold variable starts at 0
+    pruner.step()
+    for layer, mask, t in zip(pruner.layers, pruner.masks, pruner.thresholds):
+        kept = layer.weight.detach().abs()[mask]
+        assert t == float(kept.min()) and t > 0
+        assert float(layer.weight.detach().abs()[~mask].max()) == 0.0  # pruned are zeroed after step()
+
+
 def test_keras_mlp_glorot_limits_and_zero_biases():
     net = keras_mlp((784, 256, 10), seed=3)
     w = net[0].weight.detach()
@@ -62,6 +73,23 @@ def test_kernel_penalty_is_the_keras_sum_over_all_linear_kernels():
     assert kernel_penalty(net) == 0.0
     with pytest.raises(ConfigError, match="must be >= 0"):
         kernel_penalty(net, l1=-1.0)
+
+
+def test_first_layer_l1_replaces_the_first_kernels_terms_as_the_papers_tf_code():
+    # the TF code's "L2" MLPs: regularizers.l1(rate) on the first Dense kernel, l2(rate) on the others
+    net = keras_mlp((3, 2, 2), seed=0)
+    first, second = net[0].weight, net[2].weight
+    expected = 0.1 * first.abs().sum() + 0.01 * second.pow(2).sum()
+    got = kernel_penalty(net, l2=0.01, first_layer_l1=0.1)
+    assert float(got.detach()) == pytest.approx(float(expected.detach()), rel=1e-12)
+    assert float(kernel_penalty(net, l2=0.01, first_layer_l1=0.0).detach()) == \
+        pytest.approx(float((0.01 * second.pow(2).sum()).detach()), rel=1e-12)
+    with torch.no_grad():
+        first.zero_()
+    assert float(kernel_penalty(net, l2=0.01, first_layer_l1=0.1).detach()) == \
+        pytest.approx(float((0.01 * second.pow(2).sum()).detach()), rel=1e-12)
+    with pytest.raises(ConfigError, match="first_layer_l1=-0.1"):
+        kernel_penalty(net, first_layer_l1=-0.1)
 
 
 def test_training_with_pruning_is_deterministic_and_learns():

@@ -133,6 +133,37 @@ def test_relu_rescale_keeps_function_and_sets_norms():
     assert torch.all(model[2].weight[:, 3] == 0)  # dead unit's outgoing weights zeroed
 
 
+def test_weight_scales_emulate_the_tf_threshold_quirk():
+    # the paper's pruning-phase callback took x = ||[t W_col, b]|| (t: tfmot threshold)
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    x = torch.randn(8, 4)
+    before = model(x).detach()
+    w0, b0 = model[0].weight.detach().clone(), model[0].bias.detach().clone()
+    relu_rescale_normalize_(model, weight_scales=[0.5, 1.0])
+    factor = torch.sqrt((0.5 * w0).pow(2).sum(dim=1) + b0 ** 2) / math.sqrt(2)
+    assert torch.allclose(model[0].weight, w0 / factor[:, None], atol=1e-6)
+    norms = torch.sqrt((0.5 * model[0].weight).pow(2).sum(dim=1) + model[0].bias ** 2)
+    assert torch.allclose(norms, torch.full_like(norms, math.sqrt(2)), atol=1e-6)
+    assert torch.allclose(model(x), before, atol=1e-5)
+    # threshold 0 (before tfmot's first mask update): only the bias sets the scale, bias -> +-sqrt(2)
+    relu_rescale_normalize_(model, weight_scales=[0.0, 0.0])
+    assert torch.allclose(model[0].bias.abs(), torch.full((3,), math.sqrt(2)), atol=1e-6)
+    assert torch.allclose(model(x), before, atol=1e-4)
+
+
+def test_regularizer_after_step_reads_norm_weight_scales():
+    torch.manual_seed(2)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    twin = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    twin.load_state_dict(model.state_dict())
+    reg = ClusterabilityRegularizer()
+    reg.norm_weight_scales = lambda: [2.0, 1.0]
+    reg.after_step(model)
+    relu_rescale_normalize_(twin, weight_scales=[2.0, 1.0])
+    assert torch.equal(model[0].weight, twin[0].weight) and torch.equal(model[2].weight, twin[2].weight)
+
+
 # ----------------------------------------------------------------------------- clusterable init (spec 5)
 
 def test_clusterable_factors_exact_and_mean_preserving():

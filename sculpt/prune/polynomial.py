@@ -74,6 +74,13 @@ class PolynomialMagnitudePruner:
         See :func:`polynomial_sparsity`.
     frequency : int
         Masks are updated at steps ``begin_step + j * frequency`` up to ``end_step``.
+
+    Attributes
+    ----------
+    masks : list of bool Tensor
+    thresholds : list of float
+        Per layer, the smallest kept magnitude at the last mask update (0.0 before the first),
+        as tfmot's ``threshold`` variable.
     """
 
     def __init__(self, model: torch.nn.Module, end_step: int, initial: float = 0.5, final: float = 0.9,
@@ -87,6 +94,9 @@ class PolynomialMagnitudePruner:
         self.initial, self.final, self.power = float(initial), float(final), float(power)
         self.begin_step, self.end_step, self.frequency = int(begin_step), int(end_step), int(frequency)
         self.masks = [torch.ones_like(m.weight, dtype=torch.bool) for m in self.layers]
+        # tfmot's per-layer ``threshold`` variable: the smallest kept magnitude at the last mask
+        # update, 0 before the first one (read by the paper's weight-normalisation callback)
+        self.thresholds = [0.0] * len(self.layers)
         self.t = 0
 
     def due(self, step: int) -> bool:
@@ -101,6 +111,7 @@ class PolynomialMagnitudePruner:
                                          self.power)
             for i, layer in enumerate(self.layers):
                 self.masks[i] = magnitude_mask(layer.weight * self.masks[i], target)
+                self.thresholds[i] = float(layer.weight.abs()[self.masks[i]].min())
         self.t += 1
         self.apply()
 

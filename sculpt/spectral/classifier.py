@@ -65,8 +65,20 @@ def keras_mlp(arch, seed: int, dropout: float = 0.0) -> torch.nn.Sequential:
     return torch.nn.Sequential(*layers)
 
 
-def kernel_penalty(model: torch.nn.Module, l1: float = 0.0, l2: float = 0.0) -> torch.Tensor | float:
+def kernel_penalty(model: torch.nn.Module, l1: float = 0.0, l2: float = 0.0,
+                   first_layer_l1: float | None = None) -> torch.Tensor | float:
     """Keras kernel regularisers summed over every Linear weight: ``l1 * sum|W| + l2 * sum W**2``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    l1, l2 : float
+        Rates on every Linear kernel (biases are never penalised, as Keras's ``kernel_regularizer``).
+    first_layer_l1 : float, optional
+        If given, the first Linear kernel gets ``first_layer_l1 * sum|W|`` *instead of* the l1 / l2
+        terms. This is what the paper's TF code did: ``create_mlp_layers`` builds the first Dense
+        layer with ``kernel_regularizer=tf.keras.regularizers.l1(reg_rate)`` whichever regulariser
+        was asked for, so Filan et al.'s "L2" MLPs had L1 on their input layer and L2 elsewhere.
 
     Examples
     --------
@@ -74,16 +86,23 @@ def kernel_penalty(model: torch.nn.Module, l1: float = 0.0, l2: float = 0.0) -> 
     >>> with torch.no_grad(): _ = net.weight.copy_(torch.tensor([[1.0, -2.0]]))
     >>> float(kernel_penalty(net, l1=0.1, l2=0.01))
     0.35
+    >>> round(float(kernel_penalty(net, l2=0.01, first_layer_l1=0.1)), 6)  # the only Linear is the first
+    0.3
     """
-    if l1 < 0 or l2 < 0:
-        raise ConfigError(f"l1={l1}, l2={l2}: regularisation strengths must be >= 0")
+    if l1 < 0 or l2 < 0 or (first_layer_l1 is not None and first_layer_l1 < 0):
+        raise ConfigError(f"l1={l1}, l2={l2}, first_layer_l1={first_layer_l1}: "
+                          "regularisation strengths must be >= 0")
     total: torch.Tensor | float = 0.0
-    for m in model.modules():
-        if isinstance(m, torch.nn.Linear):
-            if l1:
-                total = total + l1 * m.weight.abs().sum()
-            if l2:
-                total = total + l2 * m.weight.pow(2).sum()
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    for i, m in enumerate(linears):
+        if i == 0 and first_layer_l1 is not None:
+            if first_layer_l1:
+                total = total + first_layer_l1 * m.weight.abs().sum()
+            continue
+        if l1:
+            total = total + l1 * m.weight.abs().sum()
+        if l2:
+            total = total + l2 * m.weight.pow(2).sum()
     return total
 
 
@@ -94,8 +113,8 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 
 def train_classifier(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int,
                      batch_size: int = 128, lr: float = 1e-3, l1: float = 0.0, l2: float = 0.0,
-                     regularizer=None, pruner=None, optimizer: torch.optim.Optimizer | None = None
-                     ) -> torch.optim.Optimizer:
+                     regularizer=None, pruner=None, optimizer: torch.optim.Optimizer | None = None,
+                     first_layer_l1: float | None = None) -> torch.optim.Optimizer:
     """Train with Adam on softmax cross-entropy over shuffled minibatches.
 
     Parameters
@@ -110,6 +129,8 @@ def train_classifier(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, e
     batch_size, lr : int, float
     l1, l2 : float
         Kernel regularisers (see :func:`kernel_penalty`).
+    first_layer_l1 : float, optional
+        L1 rate that replaces l1 / l2 on the first Linear kernel (see :func:`kernel_penalty`).
     regularizer : object with ``penalty(model)`` and ``after_step(model)``, optional
     pruner : object with ``step()`` and ``apply()``, optional
     optimizer : torch.optim.Optimizer, optional
@@ -132,7 +153,7 @@ def train_classifier(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, e
             if pruner is not None:
                 pruner.step()
             idx = order[s:s + batch_size]
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx]) + kernel_penalty(model, l1, l2)
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx]) + kernel_penalty(model, l1, l2, first_layer_l1)
             if regularizer is not None:
                 loss = loss + regularizer.penalty(model).sum()
             opt.zero_grad(set_to_none=True)

@@ -171,7 +171,8 @@ def eigvalsh_eigenvalues(weights, num_eigs: int = 3, masks=None) -> torch.Tensor
 
 
 @torch.no_grad()
-def relu_rescale_normalize_(model, target_norm: float = math.sqrt(2.0), include_bias: bool = True) -> None:
+def relu_rescale_normalize_(model, target_norm: float = math.sqrt(2.0), include_bias: bool = True,
+                            weight_scales=None) -> None:
     """Spec 4.2 (paper Alg. 2), in place: hidden units' incoming [weights, bias] get norm ``target_norm``.
 
     For hidden unit n of layer i: x = ||[W_i[n, :], b_i[n]]|| (masked weights); if x != 0 the incoming
@@ -185,10 +186,19 @@ def relu_rescale_normalize_(model, target_norm: float = math.sqrt(2.0), include_
     target_norm : float
         sqrt(2) as the paper ("maintains the benefits of He init").
     include_bias : bool
+    weight_scales : sequence of float, optional
+        Multiply layer i's weights by ``weight_scales[i]`` (the bias is not scaled) when computing
+        x only. Emulates the paper's TF callback in its pruning phase, which read the tfmot
+        ``threshold`` scalar where it meant the mask (``train_nn.py`` ``NormalizeWeights``:
+        ``weights[5 * layer + 3]`` of kernel, bias, mask, threshold, step), so x was
+        ``||[t_i W_i[n, :], b_i[n]]||`` with t_i the layer's pruning threshold (0 before the first
+        mask update). None (default): Algorithm 2 as the paper describes it.
     """
     weights, biases, masks, bias_masks = stacked_parameters(model)
     for i in range(len(weights) - 1):
         w = weights[i] if masks is None else weights[i] * masks[i]
+        if weight_scales is not None:
+            w = w * float(weight_scales[i])
         sq = (w ** 2).sum(dim=2)
         if include_bias and biases is not None and biases[i] is not None:
             b = biases[i] if bias_masks is None else biases[i] * bias_masks[i]
@@ -248,6 +258,9 @@ class ClusterabilityRegularizer:
         self.seed = int(seed)
         self.calls = 0
         self.last_eigenvalues: np.ndarray | None = None
+        # optional callable -> per-layer scales for relu_rescale_normalize_ (the TF pruning-phase
+        # quirk: lambda: pruner.thresholds); None = Algorithm 2 as printed
+        self.norm_weight_scales = None
 
     def eigenvalues(self, model) -> torch.Tensor:
         """lambda_2..lambda_{K+1} per member, (E, K), differentiable."""
@@ -272,4 +285,5 @@ class ClusterabilityRegularizer:
     def after_step(self, model) -> None:
         """Renormalise the weights (spec 4.2) if ``normalize``."""
         if self.normalize:
-            relu_rescale_normalize_(model, self.target_norm)
+            scales = self.norm_weight_scales() if self.norm_weight_scales is not None else None
+            relu_rescale_normalize_(model, self.target_norm, weight_scales=scales)
