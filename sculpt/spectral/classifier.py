@@ -84,9 +84,9 @@ def kernel_penalty(model: torch.nn.Module, l1: float = 0.0, l2: float = 0.0,
     --------
     >>> net = torch.nn.Linear(2, 1, bias=False)
     >>> with torch.no_grad(): _ = net.weight.copy_(torch.tensor([[1.0, -2.0]]))
-    >>> float(kernel_penalty(net, l1=0.1, l2=0.01))
+    >>> round(float(kernel_penalty(net, l1=0.1, l2=0.01).detach()), 6)
     0.35
-    >>> round(float(kernel_penalty(net, l2=0.01, first_layer_l1=0.1)), 6)  # the only Linear is the first
+    >>> round(float(kernel_penalty(net, l2=0.01, first_layer_l1=0.1).detach()), 6)  # the only Linear is the first
     0.3
     """
     if l1 < 0 or l2 < 0 or (first_layer_l1 is not None and first_layer_l1 < 0):
