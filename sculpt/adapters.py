@@ -18,6 +18,8 @@ from sculpt.errors import SculptError
 
 
 def _to_numpy(array) -> np.ndarray:
+    if isinstance(array, np.ndarray):  # the common case, without probing for attributes
+        return array
     if hasattr(array, "detach"):  # a torch tensor, possibly on a GPU
         array = array.detach().cpu().numpy()
     return np.asarray(array)
@@ -180,14 +182,15 @@ def as_masks(network) -> list[np.ndarray]:
     -------
     list of ndarray of bool
     """
-    if _is_torch_module(network):
-        return masks_from_sequential(network)
-    if hasattr(network, "masks") and not isinstance(network, (list, tuple, np.ndarray)):
-        return as_masks(network.masks)
-    if isinstance(network, (list, tuple)) and len(network) > 0:
-        from sculpt.detect.condense import validate_masks
+    if isinstance(network, (list, tuple)):  # tested first: detection reads thousands of mask lists
+        if network:
+            from sculpt.detect.condense import validate_masks
 
-        return validate_masks([_to_numpy(mask) for mask in network])
+            return validate_masks([_to_numpy(mask) for mask in network])
+    elif _is_torch_module(network):
+        return masks_from_sequential(network)
+    elif hasattr(network, "masks") and not isinstance(network, np.ndarray):
+        return as_masks(network.masks)
     raise SculptError("cannot read masks from a "
                       f"{type(network).__name__}: give a list of 0/1 arrays (out x in), an object "
                       "with .masks (e.g. PrunedNet) or a torch.nn.Sequential")

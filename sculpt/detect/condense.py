@@ -56,7 +56,7 @@ def validate_masks(masks) -> list[np.ndarray]:
         raise SculptError("masks must be a non-empty list of 2-d arrays (one per weight layer)")
     out = []
     for layer, mask in enumerate(masks):
-        arr = np.asarray(mask)
+        arr = mask if type(mask) is np.ndarray else np.asarray(mask)  # as_masks made most of them
         if arr.ndim != 2:
             raise SculptError(f"mask {layer} must be 2-d (out x in), got shape {arr.shape}")
         if arr.dtype.kind != "b":  # (a dtype's kind is cheaper to test than dtype == bool)

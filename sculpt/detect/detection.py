@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sculpt.adapters import as_masks
 from sculpt.detect.features import reachability_bitsets
 from sculpt.detect.hierarchy import Hierarchy, build_hierarchy
 from sculpt.detect.linkage_cuts import average_cosine_dendrogram, cosine_distance_matrix, cut
@@ -253,12 +254,13 @@ def _cluster_layer(layer: int, units: tuple[int, ...], rows: list[int], n_window
     if n == 1:
         return [0], dict(layer=layer, units=units, k=1, k_by_modularity=1,
                          separability_override_considered=True, separability_override_used=True)
-    distances = cosine_distance_matrix(rows)
-    dendrogram = average_cosine_dendrogram(rows, distances)
-    if n == 2:  # nothing to evaluate: the code's K is its loop variable's start value, 2
+    if n == 2:  # one merge and nothing to evaluate: the code's K is its loop variable's start value, 2
+        dendrogram = average_cosine_dendrogram(rows)
         ks, values = [], []
         k_mod, k, considered = 1, 2, True
     else:
+        distances = cosine_distance_matrix(rows)
+        dendrogram = average_cosine_dendrogram(rows, distances)
         ks, values = modularity_by_k(distances, dendrogram)
         k = k_mod = choose_k(ks, values)
         considered = k == 2 or k == n - 1 or min(values) > modularity_threshold
@@ -316,8 +318,6 @@ def detect_modules(masks, feature_step_size: int | None = None,
     ConfigError
         On a bad parameter.
     """
-    from sculpt.adapters import as_masks
-
     masks = as_masks(masks)
     fss, css, t_m, delta = _check_parameters(len(masks), feature_step_size, clusterability_step_size,
                                              modularity_threshold, merge_threshold)
@@ -345,4 +345,4 @@ def detect_modules(masks, feature_step_size: int | None = None,
         hierarchy=hierarchy,
         parameters={"feature_step_size": fss, "clusterability_step_size": css,
                     "modularity_threshold": t_m, "merge_threshold": delta},
-        arch=[int(masks[0].shape[1])] + [int(m.shape[0]) for m in masks])
+        arch=net.widths)

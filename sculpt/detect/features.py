@@ -41,25 +41,33 @@ def reachability_bitsets(successors: list[list[int]], n_outputs: int, step_size:
     n_weight = len(successors)
     widths = [len(s) for s in successors] + [n_outputs]
     memo: dict[tuple[int, int], list[int]] = {}
+    return [_reach(successors, widths, memo, layer, min(step_size, n_weight - layer))
+            for layer in range(n_weight)]
 
-    def reach(layer: int, horizon: int) -> list[int]:
-        if (layer, horizon) not in memo:
-            if horizon == 1 or layer == n_weight - 1:
-                memo[layer, horizon] = list(successors[layer])
-            else:
-                deeper, shift, rows = reach(layer + 1, horizon - 1), widths[layer + 1], []
-                for first in successors[layer]:
-                    later, rest, v = 0, first, 0
-                    while rest:
-                        if rest & 1:
-                            later |= deeper[v]
-                        rest >>= 1
-                        v += 1
-                    rows.append(first | later << shift)
-                memo[layer, horizon] = rows
-        return memo[layer, horizon]
 
-    return [reach(layer, min(step_size, n_weight - layer)) for layer in range(n_weight)]
+def _reach(successors: list[list[int]], widths: list[int], memo: dict, layer: int, horizon: int) -> list[int]:
+    """``F(layer, horizon)`` of :func:`reachability_bitsets`, each computed once through ``memo``.
+
+    A module-level function, not a closure: a recursive closure is a reference cycle that only
+    the garbage collector frees, and a collection in the middle of a detection costs more than
+    the detection.
+    """
+    rows = memo.get((layer, horizon))
+    if rows is None:
+        if horizon == 1 or layer == len(successors) - 1:
+            rows = list(successors[layer])
+        else:
+            deeper, shift, rows = _reach(successors, widths, memo, layer + 1, horizon - 1), widths[layer + 1], []
+            for first in successors[layer]:
+                later, rest, v = 0, first, 0
+                while rest:
+                    if rest & 1:
+                        later |= deeper[v]
+                    rest >>= 1
+                    v += 1
+                rows.append(first | later << shift)
+        memo[layer, horizon] = rows
+    return rows
 
 
 def reachability_features(masks: list[np.ndarray], step_size: int) -> list[np.ndarray]:

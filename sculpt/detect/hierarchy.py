@@ -35,14 +35,15 @@ class Hierarchy:
         Modules feeding two or more other modules.
 
     The graph is built on first access: most callers of detection read modules and k only, and
-    a networkx graph costs more than the rest of the hierarchy.
+    a networkx graph, and the JSON strings of its node attributes, cost more than the rest of the
+    hierarchy.
     """
 
     levels: list[list[int]]
     input_modules: tuple[int, ...]
     output_modules: tuple[int, ...]
     reused_modules: tuple[int, ...]
-    nodes: tuple = field(default=(), repr=False, compare=False)  # (module id, attributes), in id order
+    nodes: tuple = field(default=(), repr=False, compare=False)  # (module id, its units by layer), in id order
     edges: tuple = field(default=(), repr=False, compare=False)  # (source, target, {"edges": count})
     _graph: nx.DiGraph | None = field(default=None, repr=False, compare=False)
 
@@ -51,7 +52,7 @@ class Hierarchy:
         """The module graph (see the class docstring)."""
         if self._graph is None:
             graph = nx.DiGraph()
-            graph.add_nodes_from(self.nodes)
+            graph.add_nodes_from(_module_node(ident, units) for ident, units in self.nodes)
             graph.add_edges_from(self.edges)
             object.__setattr__(self, "_graph", graph)
         return self._graph
@@ -203,16 +204,15 @@ def build_hierarchy(modules, merged, masks) -> Hierarchy:
     -------
     Hierarchy
     """
-    node_data = tuple(_module_node(module.id, module.units) for module in modules)
     counts = sorted(_module_edges(merged, masks).items())
     edge_data = tuple((a, b, {"edges": count}) for (a, b), count in counts)
     nodes = [module.id for module in modules]
     depth = _depths_of_edges(nodes, (edge for edge, _ in counts))
+    # the node attributes (JSON strings) are made only when the graph is asked for
+    node_data = tuple((module.id, module.units) for module in modules)
     if depth is None:  # a feedback cycle between modules
-        graph = nx.DiGraph()
-        graph.add_nodes_from(node_data)
-        graph.add_edges_from(edge_data)
-        depth = _depths(graph)
+        depth = _depths(Hierarchy(levels=[], input_modules=(), output_modules=(), reused_modules=(),
+                                  nodes=node_data, edges=edge_data).graph)
     levels = [sorted(n for n, d in depth.items() if d == level)
               for level in range(max(depth.values()) + 1)] if depth else []
     out_degree = dict.fromkeys(nodes, 0)

@@ -49,7 +49,10 @@ class Dendrogram(NamedTuple):
 
 
 def as_rows(features) -> list[int]:
-    """A layer's features as row bit sets: a 2-d boolean array is packed, a list passes through."""
+    """A layer's features as row bit sets: a 2-d boolean array is packed, a list passes through
+    (not copied: nothing here modifies it)."""
+    if isinstance(features, list):
+        return features
     if isinstance(features, np.ndarray):
         return bitsets_from_bool(features)
     return list(features)

@@ -44,11 +44,14 @@ class LiveNet:
     successors : list of list of int
         ``successors[l][i]``: which kept units of layer l+1 kept unit i of layer l feeds (the
         columns of the condensed mask l).
+    widths : list of int
+        Units per layer before removal (the network's architecture).
     """
 
     surviving_units: list[tuple[int, ...]]
     inputs: list[list[int]]
     successors: list[list[int]]
+    widths: list[int]
 
     @property
     def arch(self) -> list[int]:
@@ -56,8 +59,8 @@ class LiveNet:
         return [len(u) for u in self.surviving_units]
 
 
-def _positions(value: int, width: int) -> tuple[int, ...]:
-    """Indices of the set bits of ``value`` (below ``width``), ascending."""
+def _positions(value: int) -> tuple[int, ...]:
+    """Indices of the set bits of ``value``, ascending."""
     out = []
     while value:
         low = value & -value
@@ -66,13 +69,33 @@ def _positions(value: int, width: int) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _compress(value: int, kept: tuple[int, ...]) -> int:
-    """The bits of ``value`` at the positions ``kept``, packed to positions 0, 1, ..."""
-    out = 0
-    for position, index in enumerate(kept):
-        if value >> index & 1:
-            out |= 1 << position
-    return out
+def _condense(rows: list[int], sources: tuple[int, ...], targets: tuple[int, ...]) -> tuple[list[int], list[int]]:
+    """The kept part of one weight layer, as rows and as columns of bit sets.
+
+    ``rows[j]`` holds the inputs of unit j of the next layer; the result keeps the rows
+    ``targets`` and, in each, the bits ``sources``, renumbered 0, 1, ...; one pass gives both
+    the condensed rows and their transpose.
+    """
+    inputs, columns = [], [0] * len(sources)
+    for target, j in enumerate(targets):
+        incoming, packed, bit = rows[j], 0, 1 << target
+        for source, i in enumerate(sources):
+            if incoming >> i & 1:
+                packed |= 1 << source
+                columns[source] |= bit
+        inputs.append(packed)
+    return inputs, columns
+
+
+def _check_edges(rows: list[list[int]]) -> None:
+    """The cascade's errors for a net with an edgeless weight layer."""
+    empty = [layer for layer, layer_rows in enumerate(rows) if not any(layer_rows)]
+    if len(empty) == len(rows):
+        raise SculptError("the network has no edges left (every mask is all zero)")
+    if empty:
+        layer = empty[0]
+        raise SculptError(f"weight layer {layer} (unit layer {layer} -> {layer + 1}) has no "
+                          "edges left, so no input reaches an output")
 
 
 def live_units(masks: list[np.ndarray]) -> LiveNet:
@@ -95,15 +118,9 @@ def live_units(masks: list[np.ndarray]) -> LiveNet:
         as :func:`sculpt.detect.condense.remove_dead_units`.
     """
     rows = [row_bitsets(m) for m in masks]  # rows[l][j]: inputs of unit j of layer l+1
-    empty = [not any(r) for r in rows]
-    if all(empty):
-        raise SculptError("the network has no edges left (every mask is all zero)")
-    for layer, is_empty in enumerate(empty):
-        if is_empty:
-            raise SculptError(f"weight layer {layer} (unit layer {layer} -> {layer + 1}) has no "
-                              "edges left, so no input reaches an output")
+    _check_edges(rows)
     n_weight = len(masks)
-    widths = [int(masks[0].shape[1])] + [len(r) for r in rows]
+    widths = [masks[0].shape[1]] + [len(r) for r in rows]
     reached = [(1 << widths[0]) - 1]  # units some input reaches
     for layer_rows in rows:
         source, bits = reached[-1], 0
@@ -111,24 +128,18 @@ def live_units(masks: list[np.ndarray]) -> LiveNet:
             if incoming & source:
                 bits |= 1 << j
         reached.append(bits)
-    reaching = [0] * n_weight + [(1 << widths[-1]) - 1]  # units that reach an output
+    kept = [tuple(range(widths[-1]))]  # outputs are always kept; built backwards from them
+    target = (1 << widths[-1]) - 1  # units that reach an output
     for layer in range(n_weight - 1, -1, -1):
-        target, bits = reaching[layer + 1], 0
-        for j in _positions(target, widths[layer + 1]):
-            bits |= rows[layer][j]
-        reaching[layer] = bits
-    kept = [_positions(reached[l] & reaching[l], widths[l]) for l in range(n_weight)]
-    kept.append(tuple(range(widths[-1])))
+        layer_rows, bits = rows[layer], 0
+        for j in _positions(target):
+            bits |= layer_rows[j]
+        target = bits & reached[layer]  # only reached units can lie on a path
+        kept.append(_positions(target))
+    kept.reverse()
     if not kept[0]:  # without any path every non-output layer is empty; the cascade names layer 0
         raise SculptError("no input-to-output path survives: layer 0 has no unit left "
                           "after removing dead and dangling units")
-    inputs = [[_compress(rows[l][j], kept[l]) for j in kept[l + 1]] for l in range(n_weight)]
-    successors = []  # the condensed masks' columns: transpose the (small) kept rows
-    for l in range(n_weight):
-        columns = [0] * len(kept[l])
-        for j, incoming in enumerate(inputs[l]):
-            bit = 1 << j
-            for i in _positions(incoming, len(kept[l])):
-                columns[i] |= bit
-        successors.append(columns)
-    return LiveNet(surviving_units=kept, inputs=inputs, successors=successors)
+    condensed = [_condense(rows[l], kept[l], kept[l + 1]) for l in range(n_weight)]
+    return LiveNet(surviving_units=kept, inputs=[c[0] for c in condensed],
+                   successors=[c[1] for c in condensed], widths=widths)

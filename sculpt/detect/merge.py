@@ -11,7 +11,7 @@ from __future__ import annotations
 from sculpt.detect.bitsets import bitsets_from_bool
 
 
-def _first_appearance(labels: list[int]) -> tuple[list[int], list[int]]:
+def _first_appearance(labels) -> tuple[list[int], list[int]]:
     """Distinct labels in order of first appearance (the code's ``create_dict``), and each
     unit's index into them."""
     ids = list(dict.fromkeys(labels))
@@ -46,7 +46,7 @@ def merge_across_layers(layer_labels, masks, threshold: float) -> list[list[int]
         prev_ids, prev_index = _first_appearance(merged[layer - 1])
         # the code indexes the current layer's clusters by first appearance too (create_dict),
         # which fixes the order in which unmerged clusters receive new module ids
-        local_ids, local = _first_appearance(list(layer_labels[layer]))
+        local_ids, local = _first_appearance(layer_labels[layer])
         n_local = len(local_ids)
         # which previous-layer units each previous module holds, as a bit set
         module_bits = [0] * len(prev_ids)
