@@ -39,18 +39,34 @@ def applies(model, regularizer=None, loss=None) -> bool:
     return getattr(model, "activations", None) is None
 
 
+def layer_views(model: MaskedMLP) -> list:
+    """``(bias (E, 1, out), weight^T (E, in, out))`` per layer: the operands of the forward ``baddbmm``.
+
+    Aliases of the parameters (no copies): made once per training, they follow Adam's in-place
+    updates, so a step does not rebuild them.
+    """
+    return [(b.detach().unsqueeze(1), w.detach().transpose(1, 2)) for w, b in zip(model.weights, model.biases)]
+
+
+def _relu_stack(layers: list, h: torch.Tensor, inputs: list | None = None) -> torch.Tensor:
+    """Logits of the masked ReLU stack on ``h`` (E, rows, in); appends each layer's input to ``inputs``."""
+    last = len(layers) - 1
+    for l, (bias, weight_t) in enumerate(layers):
+        if inputs is not None:
+            inputs.append(h)
+        h = torch.baddbmm(bias, h, weight_t)
+        if l < last:
+            h = torch.relu(h)
+    return h
+
+
 @torch.no_grad()
 def forward_unmasked(model: MaskedMLP, x: torch.Tensor, return_hidden: bool = False):
     """``model.forward(x)`` without the mask products (bit-identical: pruned parameters are 0)."""
     h = x if x.dim() == 3 else x.unsqueeze(0).expand(model.members, -1, -1)
-    hidden = []
-    last = model.n_layers - 1
-    for l, (w, b) in enumerate(zip(model.weights, model.biases)):
-        h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-        if l < last:
-            h = torch.relu(h)
-            hidden.append(h)
-    return (h, hidden) if return_hidden else h
+    inputs = [] if return_hidden else None
+    logits = _relu_stack(layer_views(model), h, inputs)
+    return (logits, inputs[1:]) if return_hidden else logits
 
 
 class BCEReLUStep:
@@ -65,43 +81,51 @@ class BCEReLUStep:
         Member ranges of packed trials: the sigmoid runs once per range
         (:func:`sculpt.train.member_segments` says why).
 
-    The returned list follows ``model.parameters()`` (weights, then biases); the weight gradients
-    are written into contiguous buffers reused from step to step (the fused Adam kernel wants
-    contiguous gradients), so a step allocates only its activations.
+    The returned list follows ``model.parameters()`` (weights, then biases); the gradients are
+    written into contiguous buffers reused from step to step (the fused Adam kernel wants
+    contiguous gradients), so a step allocates only its activations. Everything that is the same
+    at every step of one training (the parameter views, the masks, the loss scale of a batch
+    shape) is made once: the model's parameters must only change in place meanwhile.
     """
 
     def __init__(self, model: MaskedMLP, weight: torch.Tensor | None = None, spans=None):
-        self.model = model
         self.weight = weight
         self.spans = spans if spans is not None else [(0, model.members)]
+        self.layers = layer_views(model)
+        self.weights = [w.detach() for w in model.weights]
+        self.weight_masks, self.bias_masks = list(model.weight_masks), list(model.bias_masks)
         self.grad_w = [torch.empty_like(w, memory_format=torch.contiguous_format) for w in model.weights]
-        self.grad_b = [None] * model.n_layers
+        self.grad_b = [torch.empty_like(b, memory_format=torch.contiguous_format) for b in model.biases]
+        self._scales = {}
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (E, rows, n_out) of ``x`` (E, rows, n_in), as :func:`forward_unmasked`."""
+        return _relu_stack(self.layers, x)
+
+    def _scale(self, shape) -> torch.Tensor:
+        """d(sum_e w_e mean_e)/d(logits) = w_e / (B * O), per batch shape (the last batch may be shorter)."""
+        scale = self._scales.get(shape)
+        if scale is None:
+            E, B, O = shape
+            ones = torch.ones(E, dtype=torch.float32, device=self.grad_w[0].device)
+            scale = (ones if self.weight is None else self.weight).view(E, 1, 1).expand(E, B, O) / (B * O)
+            self._scales[shape] = scale
+        return scale
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> list:
-        model = self.model
-        weights, biases = model.weights, model.biases
-        n_layers = model.n_layers
         inputs = []
-        h = x
-        for l in range(n_layers):
-            inputs.append(h)
-            h = torch.baddbmm(biases[l].unsqueeze(1), h, weights[l].transpose(1, 2))
-            if l < n_layers - 1:
-                h = torch.relu(h)
-        logits = h
-        E, B, O = logits.shape
-        # d(sum_e w_e mean_e)/d(logits) = w_e / (B * O), times (sigmoid - y) from BCE-with-logits
-        scale = (torch.ones(E, dtype=logits.dtype, device=logits.device) if self.weight is None
-                 else self.weight).view(E, 1, 1).expand(E, B, O) / (B * O)
-        g = (segment_sigmoid(logits, self.spans) - y) * scale
-        for l in range(n_layers - 1, -1, -1):
+        logits = _relu_stack(self.layers, x, inputs)
+        # times (sigmoid - y) from BCE-with-logits; in place on the fresh sigmoid (same kernels)
+        g = segment_sigmoid(logits, self.spans).sub_(y).mul_(self._scale(tuple(logits.shape)))
+        for l in range(len(self.layers) - 1, -1, -1):
             a = inputs[l]
             # dW = (a^T @ g)^T * mask; db = sum over rows of g, * bias mask (autograd's order)
-            torch.mul(torch.bmm(a.transpose(1, 2), g).transpose(1, 2), model.weight_masks[l], out=self.grad_w[l])
-            self.grad_b[l] = g.sum(dim=1, keepdim=True).squeeze(1) * model.bias_masks[l]
+            torch.mul(torch.bmm(a.transpose(1, 2), g).transpose(1, 2), self.weight_masks[l], out=self.grad_w[l])
+            torch.mul(g.sum(dim=1), self.bias_masks[l], out=self.grad_b[l])
             if l > 0:
-                g = torch.ops.aten.threshold_backward(torch.bmm(g, weights[l]), a, 0)
+                g = torch.ops.aten.threshold_backward(torch.bmm(g, self.weights[l]), a, 0)
         return [*self.grad_w, *self.grad_b]
 
 

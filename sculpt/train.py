@@ -188,10 +188,60 @@ def evaluate(model: MaskedMLP, X: torch.Tensor, Y: torch.Tensor, *, output_block
         out["metric"] = torch.as_tensor(metric(torch.cat(all_logits, dim=1), Y), dtype=torch.float64,
                                         device=row_loss.device).reshape(-1)
         return out
-    out.update({"bit": 100.0 * bit_ok.double() / (rows * outs), "row": 100.0 * row_ok.double() / rows})
+    out.update({"bit": _percent(bit_ok, rows * outs), "row": _percent(row_ok, rows)})
     if output_blocks:
-        out["block"] = 100.0 * block_ok.double() / (rows * len(output_blocks))
+        out["block"] = _percent(block_ok, rows * len(output_blocks))
     return out
+
+
+def _percent(count: torch.Tensor, total: int) -> torch.Tensor:
+    """``count`` of ``total`` in percent (float64), the one formula of every reported accuracy."""
+    return 100.0 * count.double() / total
+
+
+class _Validation:
+    """The per-epoch validation of :func:`train`: (loss, acceptance accuracy) of every member.
+
+    With the hand-written forward (``fast_step``), the default loss, a bit or row acceptance and
+    rows that fit one evaluation chunk, only what the selection reads is computed, from inputs
+    prepared once per training (the expanded rows, the targets' 0/1 test): the same kernels on the
+    same operands as :func:`evaluate`, so the same numbers. Anything else calls :func:`evaluate`.
+    """
+
+    def __init__(self, model: MaskedMLP, X, Y, task, *, fast_step, chunk_rows: int, loss, metric, segments,
+                 validation_loss: str, batch_size: int):
+        self.model, self.X, self.Y, self.task = model, X, Y, task
+        self.chunk_rows, self.loss, self.metric, self.segments = chunk_rows, loss, metric, segments
+        self.validation_loss, self.batch_size = validation_loss, int(batch_size)
+        self.fast_step = fast_step
+        lean = (fast_step is not None and loss is None and metric is None and task.acceptance in ("bit", "row")
+                and X.shape[0] <= chunk_rows)
+        if lean:
+            E = model.members
+            self.spans = member_segments(E, segments)
+            self.x = X.unsqueeze(0).expand(E, -1, -1)
+            self.y = Y.unsqueeze(0).expand(E, -1, -1)
+            self.target = Y > 0.5
+        self.lean = lean
+
+    @torch.no_grad()
+    def __call__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.lean:
+            metrics = evaluate(self.model, self.X, self.Y, output_blocks=self.task.output_blocks,
+                               chunk_rows=self.chunk_rows, loss=self.loss, metric=self.metric, segments=self.segments)
+            return self._loss(metrics["row_loss"], metrics["loss"]), metrics[self.task.acceptance]
+        logits = self.fast_step.forward(self.x)
+        row_loss = _segment_bce(logits, self.y, self.spans).mean(dim=2)
+        correct = (logits > 0) == self.target
+        rows, outs = self.Y.shape
+        acc = (_percent(correct.sum(dim=(1, 2)), rows * outs) if self.task.acceptance == "bit"
+               else _percent(correct.all(dim=2).sum(dim=1), rows))
+        return self._loss(row_loss, None), acc
+
+    def _loss(self, row_loss, mean_loss):
+        if self.validation_loss == "paper":
+            return paper_validation_loss(row_loss, self.batch_size)
+        return row_loss.mean(dim=1) if mean_loss is None else mean_loss
 
 
 def paper_validation_loss(row_loss: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -208,7 +258,7 @@ def paper_validation_loss(row_loss: torch.Tensor, batch_size: int) -> torch.Tens
 
 
 def select_best_epoch(val_loss, val_acc, best_loss, best_acc):
-    """One epoch of the section 2.5 rule, vectorised over members.
+    """One epoch of the section 2.5 rule, vectorised over members (NumPy arrays of shape (E,)).
 
     Returns (improved, new_best_loss, new_best_acc). With a finite loss (< 1000): keep the epoch if
     loss <= best loss and accuracy >= best accuracy, or if accuracy > best accuracy. Otherwise
@@ -219,9 +269,48 @@ def select_best_epoch(val_loss, val_acc, best_loss, best_acc):
     by_acc = finite & ~by_both & (val_acc > best_acc)
     by_acc_only = ~finite & (val_acc >= best_acc)
     improved = by_both | by_acc | by_acc_only
-    new_loss = torch.where(by_both | by_acc, val_loss, best_loss)
-    new_acc = torch.where(improved, val_acc, best_acc)
+    new_loss = np.where(by_both | by_acc, val_loss, best_loss)
+    new_acc = np.where(improved, val_acc, best_acc)
     return improved, new_loss, new_acc
+
+
+class _BestEpoch:
+    """The section 2.5 selection over the epochs of one training, with each member's kept parameters.
+
+    The rule runs on the host, on the two (E,) vectors of an epoch's validation (one read per
+    epoch, none per step): its dozen comparisons cost less in NumPy than as tiny tensor ops, and
+    knowing which members improved lets an epoch that improves all of them copy the parameters,
+    and one that improves none skip them, instead of a ``torch.where`` per parameter.
+    """
+
+    def __init__(self, params: list):
+        E = int(params[0].shape[0])
+        self.params = params
+        self.kept = [p.detach().clone() for p in params]
+        self.loss = np.full(E, np.inf, dtype=np.float32)
+        self.acc = np.full(E, -np.inf, dtype=np.float64)
+        self.epoch = np.zeros(E, dtype=np.int64)
+        self.loss_curve, self.acc_curve = [], []
+
+    def update(self, epoch: int, val_loss: torch.Tensor, val_acc: torch.Tensor) -> None:
+        loss, acc = val_loss.cpu().numpy(), val_acc.cpu().numpy()
+        self.loss_curve.append(loss)
+        self.acc_curve.append(acc)
+        improved, self.loss, self.acc = select_best_epoch(loss, acc, self.loss, self.acc)
+        self.epoch[improved] = epoch
+        if improved.all():
+            for kept, p in zip(self.kept, self.params):
+                kept.copy_(p.detach())
+        elif improved.any():
+            keep = torch.from_numpy(improved).to(self.params[0].device)
+            self.kept = [torch.where(keep.view(-1, *([1] * (p.dim() - 1))), p.detach(), kept)
+                         for p, kept in zip(self.params, self.kept)]
+
+    def restore(self) -> None:
+        """Leave every member at its kept epoch's parameters."""
+        with torch.no_grad():
+            for p, kept in zip(self.params, self.kept):
+                p.copy_(kept)
 
 
 def check_training_settings(lr, batch_size, epochs) -> None:
@@ -320,10 +409,19 @@ def _segment_epoch(X, Y, n: int, noise: float, generator, draw: bool):
     order = torch.rand((n, N), generator=generator, device=X.device).argsort(dim=1)
     if n * N * X.shape[1] > EPOCH_NOISE_LIMIT:
         return None, None, order
-    xs = X[order]
-    if noise:
-        xs = xs + noise * torch.randn(xs.shape, generator=generator, device=X.device)
-    return xs, Y[order], None
+    return _noised(_rows(X, order), noise, generator), _rows(Y, order), None
+
+
+def _rows(table: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """``table[order]`` (order: (E, b) row indices) as one ``index_select``, cheaper than advanced indexing."""
+    return table.index_select(0, order.reshape(-1)).view(*order.shape, table.shape[1])
+
+
+def _noised(x: torch.Tensor, noise: float, generator) -> torch.Tensor:
+    """``x + noise * N(0, 1)``, one fresh draw; computed in place on the draw (addition commutes exactly)."""
+    if not noise:
+        return x
+    return torch.randn(x.shape, generator=generator, device=x.device).mul_(noise).add_(x)
 
 
 def _epoch_batches(X, Y, spans, generators, draws, noise, batch_size):
@@ -349,11 +447,8 @@ def _epoch_batches(X, Y, spans, generators, draws, noise, batch_size):
                 yb.append(ys[:, s:s + batch_size])
                 continue
             idx = order[:, s:s + batch_size]
-            x = X[idx]
-            if noise:
-                x = x + noise * torch.randn(x.shape, generator=gen, device=X.device)
-            xb.append(x)
-            yb.append(Y[idx])
+            xb.append(_noised(_rows(X, idx), noise, gen))
+            yb.append(_rows(Y, idx))
         yield (xb[0], yb[0]) if len(xb) == 1 else (torch.cat(xb), torch.cat(yb))
 
 
@@ -443,14 +538,12 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
     draws = [True] * len(spans) if active is None else [bool(active[lo:hi].any()) for lo, hi in spans]
     after_step = getattr(regularizer, "after_step", None)
 
-    best = [p.detach().clone() for p in params]
-    best_loss = torch.full((E,), math.inf, dtype=torch.float32, device=device)
-    best_acc = torch.full((E,), -math.inf, dtype=torch.float64, device=device)
-    best_epoch = torch.zeros(E, dtype=torch.long, device=device)
-    loss_curve, acc_curve = [], []
+    best = _BestEpoch(params)
     seed_grad = torch.ones((), device=device)  # d(sum of losses)/d(itself), made once
     # the hand-written backward (bit-identical gradients) where it applies, autograd otherwise
     fast_step = fastpath.BCEReLUStep(model, weight, spans) if fastpath.applies(model, regularizer, loss) else None
+    validate = _Validation(model, Xva, Yva, task, fast_step=fast_step, chunk_rows=eval_chunk_rows, loss=loss,
+                           metric=metric, segments=segments, validation_loss=validation_loss, batch_size=batch_size)
     for epoch in range(int(epochs)):
         for x, y in _epoch_batches(Xtr, Ytr, spans, generators, draws, task.noise, int(batch_size)):
             if fast_step is not None:
@@ -466,28 +559,14 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
             if after_step is not None:
                 after_step(model)
                 model.apply_masks()
-        metrics = evaluate(model, Xva, Yva, output_blocks=blocks, chunk_rows=eval_chunk_rows, loss=loss,
-                           metric=metric, segments=segments)
-        val_loss = metrics["loss"] if validation_loss == "mean" else \
-            paper_validation_loss(metrics["row_loss"], int(batch_size))
-        val_acc = metrics[acceptance]
-        improved, best_loss, best_acc = select_best_epoch(val_loss, val_acc, best_loss, best_acc)
-        best_epoch = torch.where(improved, epoch, best_epoch)
-        best = [torch.where(improved.view(-1, *([1] * (p.dim() - 1))), p.detach(), b)
-                for p, b in zip(params, best)]
-        loss_curve.append(val_loss)
-        acc_curve.append(val_acc)
+        best.update(epoch, *validate())
 
-    with torch.no_grad():
-        for p, b in zip(params, best):
-            p.copy_(b)
+    best.restore()
     if start_state is not None:
         model.load_state(start_state, members=~active)
     test = evaluate(model, Xte, Yte, output_blocks=blocks, chunk_rows=eval_chunk_rows, loss=loss, metric=metric,
                     segments=segments)
     test_np = {k: v.cpu().numpy() for k, v in test.items() if k != "row_loss"}
-    return TrainResult(accuracy=test_np[acceptance], test=test_np,
-                       val_loss=best_loss.cpu().numpy(), val_accuracy=best_acc.cpu().numpy(),
-                       best_epoch=best_epoch.cpu().numpy(),
-                       curves={"val_loss": torch.stack(loss_curve).cpu().numpy(),
-                               "val_accuracy": torch.stack(acc_curve).cpu().numpy()})
+    return TrainResult(accuracy=test_np[acceptance], test=test_np, val_loss=best.loss, val_accuracy=best.acc,
+                       best_epoch=best.epoch, curves={"val_loss": np.stack(best.loss_curve),
+                                                      "val_accuracy": np.stack(best.acc_curve)})

@@ -41,8 +41,8 @@ def test_stack_adam_matches_torch_adam_with_transposed_grads(fused):
 
 def test_best_epoch_rule_follows_spec_2_5():
     inf = math.inf
-    best_loss = torch.tensor([inf, inf, inf])
-    best_acc = torch.tensor([-inf, -inf, -inf], dtype=torch.float64)
+    best_loss = np.array([inf, inf, inf], dtype=np.float32)
+    best_acc = np.array([-inf, -inf, -inf])
     steps = [  # (losses, accs) per epoch for three members
         ([0.5, 0.5, inf], [50.0, 50.0, 50.0]),
         ([0.4, 0.6, inf], [50.0, 75.0, 50.0]),   # m0: lower loss same acc; m1: higher acc; m2: acc >= best
@@ -51,7 +51,7 @@ def test_best_epoch_rule_follows_spec_2_5():
     ]
     picked = []
     for losses, accs in steps:
-        improved, best_loss, best_acc = select_best_epoch(torch.tensor(losses), torch.tensor(accs, dtype=torch.float64),
+        improved, best_loss, best_acc = select_best_epoch(np.array(losses, dtype=np.float32), np.array(accs),
                                                           best_loss, best_acc)
         picked.append(improved.tolist())
     assert picked == [[True, True, True], [True, True, True], [False, True, False], [True, False, True]]
