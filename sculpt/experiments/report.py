@@ -260,17 +260,21 @@ def tie_rates(records: Iterable[dict], pooled: bool = False) -> dict[tuple, Rate
     is left out when one of its records had ties but predates the ``ties`` field, since its other
     tied networks were never scored.
     """
-    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    scored, unknown = set(), set()
-    for record in records:
-        ties = record.get("ties")
-        tied = int((record.get("metrics") or {}).get("tied_sparsest") or 1) > 1
-        for criterion, success in (record.get("score") or {}).items():
-            key = (record["config"].get("graph"), criterion, None if pooled else hidden_layers(record))
-            (scored if ties else unknown if tied else set()).add(key)
-            counts[key][0] += bool(success) or bool(ties and ties["score"].get(criterion))
-            counts[key][1] += 1
-    return {key: Rate(*value) for key, value in counts.items() if key in scored - unknown}
+    records = list(records)
+    scored = success_rates([r for r in records if r.get("ties")], pooled)
+    unknown = success_rates([r for r in records if not r.get("ties") and _had_ties(r)], pooled)
+    rates = success_rates([_any_tie_scores(r) for r in records], pooled)
+    return {key: rate for key, rate in rates.items() if key in scored and key not in unknown}
+
+
+def _had_ties(record: dict) -> bool:
+    return int((record.get("metrics") or {}).get("tied_sparsest") or 1) > 1
+
+
+def _any_tie_scores(record: dict) -> dict:
+    """The record with each criterion true when the chosen or any tied network meets it."""
+    counts = (record.get("ties") or {}).get("score", {})
+    return {**record, "score": {c: bool(ok) or bool(counts.get(c)) for c, ok in (record.get("score") or {}).items()}}
 
 
 def cell_rates(records: Iterable[dict]) -> dict[tuple, Rate]:

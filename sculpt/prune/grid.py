@@ -474,8 +474,10 @@ def _prune_trials(task, arch, seeds: list[int], lrs: list, p_u, p_e, *, batch_si
         ties = [base_e + m for m in sparsest_members(p_u or [0.0], p_e, kept[base_e:base_e + n_u * n_e],
                                                      eligible[base_e:base_e + n_u * n_e])]
         best = ties[0] if ties else -1
-        if prefer is not None and len(ties) > 1:
-            best = ties[int(prefer([edges.to_pruned_net(m) for m in ties]))]
+        # every tied network, exported once: for the tie rule and, on the result, for scoring
+        tied = [edges.to_pruned_net(m) for m in ties] if len(ties) > 1 else []
+        if prefer is not None and tied:
+            best = ties[int(prefer(tied))]
         if best < 0:
             out.append(SculptError(f"no network reached the accuracy threshold {threshold[k]:g}% on task {task.name!r}"
                                    f" (dense validation accuracy {dense_acc[k]:g}%): train longer (epochs={epochs})"
@@ -515,8 +517,7 @@ def _prune_trials(task, arch, seeds: list[int], lrs: list, p_u, p_e, *, batch_si
         if condense:  # only then, so that default records keep their keys
             meta["condense"] = True
         net = edges.to_pruned_net(best, history=history, meta=meta)
-        if len(ties) > 1:  # the authors chose among ties by hand (spec 4.4): keep them for scoring
-            net.ties = [edges.to_pruned_net(m).masks for m in ties]
+        net.ties = [t.masks for t in tied]  # the authors chose among ties by hand (spec 4.4)
         out.append(net)
     return out
 
