@@ -150,8 +150,8 @@ def test_paper_index_lists_outside_bars_with_what_is_known_and_table1(tmp_path):
     assert "| Figure 10 | not run yet |" in text
     with RecordWriter(docs / "figure10" / "records.jsonl") as writer:  # a run stopped before its report
         writer.write({**records[0], "experiment": "figure10", "figure": "fig10"})
-    assert ("| Figure 10 | in progress: 1 trials recorded, no report until all have run (`sculpt reproduce` "
-            "resumes) |") in write_paper_index(docs).read_text()
+    assert ("| Figure 10 | in progress: 1 trials recorded, no report yet (`sculpt reproduce --reports-only` "
+            "writes one, `sculpt reproduce` resumes) |") in write_paper_index(docs).read_text()
     assert "| dense | 1 | 1.00 (4/4) | [0.51, 1.00] | 1.00 | yes |" in text
     assert "| dense | 2 | 0.25 (1/4) | [0.05, 0.70] | 0.00 | **no** |" in text
     assert "| fig8 | fig8 | reuse-use1 | reused_success | 2 |  |  | 0.58 | 0.00 (0/12) | [0.00, 0.24] | **no** | 3/12 |" in text
@@ -169,6 +169,32 @@ def test_paper_index_lists_outside_bars_with_what_is_known_and_table1(tmp_path):
     assert ("counting a trial when any of its equally sparse networks shows the structure (the authors chose among "
             "ties by hand, spec 4.4): 7/12 [0.32, 0.81], the paper's value inside; the reuse gap (below) |") in text
     assert "spec 4.4): 1 of 1 (100 %)." in text
+
+
+def test_reports_only_marks_a_stopped_run_partial_and_runs_nothing(tmp_path):
+    from sculpt.experiments.records import RecordWriter
+
+    docs = tmp_path / "docs"
+    records = [{"trial_id": f"u{k}", "experiment": "figure8", "figure": "fig8", "kind": "sculpt", "status": "ok",
+                "config": {"graph": "reuse-use1", "arch": [24, 24], "seed": k}, "metrics": {}, "densities": {},
+                "modules": None, "score": {"reused_success": k < 3}, "timings": {}} for k in range(12)]
+    with RecordWriter(docs / "figure8" / "records.jsonl") as writer:
+        for r in records:
+            writer.write(r)
+    before = (docs / "figure8" / "records.jsonl").read_bytes()
+    done = subprocess.run([sys.executable, "-m", "sculpt", "reproduce", "--docs", str(docs), "--reports-only",
+                           "--only", "figure8", "figure10"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    report = (docs / "figure8" / "index.md").read_text()
+    assert "- finished trials: 12 of 180 planned; failed trials: 0" in report
+    assert "- **partial**: 168 trials have not run yet (`sculpt reproduce` resumes)" in report
+    assert "| 0.25 (3/12) | [0.09, 0.53] |" in report  # rates over the finished trials, with their interval
+    assert json.loads((docs / "figure8" / "summary.json").read_text())["planned"] == 180
+    assert (docs / "figure8" / "records.jsonl").read_bytes() == before  # nothing ran, nothing appended
+    assert not (docs / "figure10").exists()  # no records: no report
+    index = (docs / "paper" / "index.md").read_text()
+    assert ("| Figure 8 | [docs/figure8](../figure8/index.md) (partial: 12 of 180 trials; `sculpt reproduce` "
+            "resumes) |") in index
 
 
 @pytest.mark.slow

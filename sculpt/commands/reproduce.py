@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -27,19 +28,27 @@ def register(subparsers) -> None:
                    help="list the trials behind every folder (counts, finished, to run) and exit")
     p.add_argument("--list", action="store_true", help="with --dry-run: every trial's id and settings too")
     p.add_argument("--index-only", action="store_true", help="only rewrite DOCS/paper/index.md from the reports")
+    p.add_argument("--reports-only", action="store_true",
+                   help="run nothing: rewrite each folder's report from the records it holds (a stopped run's "
+                        "report is marked partial), then the index")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from sculpt.experiments.paper_index import write_paper_index
-    from sculpt.experiments.reproduce import format_plan, plan, reproduce
+    from sculpt.experiments.reproduce import format_plan, plan, reproduce, rewrite_reports
 
     if args.dry_run:
         print(format_plan(plan(args.experiments, args.docs, args.only), list_trials=args.list))
         return 0
     if args.index_only:
         print(write_paper_index(args.docs))
+        return 0
+    if args.reports_only:
+        for report in rewrite_reports(args.experiments, args.docs, only=args.only):
+            print(report)
+        print(Path(args.docs) / "paper" / "index.md")
         return 0
     start = time.perf_counter()
     results = reproduce(args.experiments, args.docs, only=args.only, backend=args.backend, jobs=args.jobs,

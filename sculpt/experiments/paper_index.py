@@ -179,12 +179,17 @@ def _summary_table(rows, docs_dir: Path) -> list[str]:
 def _report_link(docs_dir: Path, folder: str) -> str:
     """A link to the folder's report; a run stopped before its report says how far it got."""
     if (docs_dir / folder / "index.md").is_file():
-        return f"[docs/{folder}](../{folder}/index.md)"
+        link = f"[docs/{folder}](../{folder}/index.md)"
+        summary = docs_dir / folder / "summary.json"
+        counts = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
+        if counts.get("planned", 0) > counts.get("finished", 0):
+            link += f" (partial: {counts['finished']} of {counts['planned']} trials; `sculpt reproduce` resumes)"
+        return link
     plain, packed = docs_dir / folder / "records.jsonl", docs_dir / folder / "records.jsonl.gz"
     if plain.is_file() or packed.is_file():
         records = read_records(plain) if plain.is_file() else read_packed_records(packed)
-        return (f"in progress: {len(records.records)} trials recorded, no report until all have run "
-                f"(`sculpt reproduce` resumes)")
+        return (f"in progress: {len(records.records)} trials recorded, no report yet "
+                f"(`sculpt reproduce --reports-only` writes one, `sculpt reproduce` resumes)")
     return "not run yet"
 
 

@@ -332,7 +332,7 @@ def _catalog_structure(graph: str):
 
 
 def build_report(records_path: str | Path, out_dir: str | Path, *, paper_code: str | Path | None = None,
-                 epoch_choice: dict | None = None) -> Path:
+                 epoch_choice: dict | None = None, planned: int | None = None) -> Path:
     """Write the report of a records file.
 
     Parameters
@@ -347,6 +347,9 @@ def build_report(records_path: str | Path, out_dir: str | Path, *, paper_code: s
     epoch_choice : dict, optional
         Tables 2-3: the epoch pre-step's choice (:func:`sculpt.experiments.epochs.choose_epochs`
         as JSON), so cells where no epoch count worked show ``X`` and every cell its epochs.
+    planned : int, optional
+        How many trials the experiment has; a report of fewer finished trials says it is partial
+        (and ``summary.json`` records both counts), so a run stopped midway can still be read.
 
     Returns
     -------
@@ -361,13 +364,19 @@ def build_report(records_path: str | Path, out_dir: str | Path, *, paper_code: s
     lines = [f"# Report: {Path(records_path).name}", ""]
     experiments = sorted({r.get("experiment", "") for r in ok + failed})
     lines.append(f"- experiments: {', '.join(e or '(unnamed)' for e in experiments) or 'none'}")
-    lines.append(f"- finished trials: {len(ok)}; failed trials: {len(failed)}")
+    of_planned = f" of {planned} planned" if planned is not None else ""
+    lines.append(f"- finished trials: {len(ok)}{of_planned}; failed trials: {len(failed)}")
+    if planned is not None and len(ok) < planned:
+        lines.append(f"- **partial**: {planned - len(ok)} trials have not run yet (`sculpt reproduce` resumes); "
+                     "rates below are over the finished trials only")
     wall = sum((r.get("timings") or {}).get("wall_s", 0.0) for r in ok)
     lines.append(f"- summed trial time: {wall:.1f} s (CPU-seconds of the workers, not wall clock)")
     if note:
         lines.append(f"- note: {note}")
     lines.append("")
     summary: dict = {"finished": len(ok), "failed": len(failed), "figures": {}}
+    if planned is not None:
+        summary["planned"] = planned
 
     by_figure: dict[str, list[dict]] = defaultdict(list)
     for record in ok:

@@ -248,11 +248,50 @@ def reproduce(experiments_dir: str | Path = "examples/experiments", docs_dir: st
             experiment = with_chosen_epochs(experiment, choice)
         run(step.name, experiment, folder)
         if (folder / RECORDS).exists():  # absent only when no trial could run (every Tables 2-3 cell X)
-            build_report(folder / RECORDS, folder, paper_code=paper_code, epoch_choice=choice)
+            build_report(folder / RECORDS, folder, paper_code=paper_code, epoch_choice=choice,
+                         planned=len(experiment))
         _pack(folder)
     _log_run(docs_dir, results, time.perf_counter() - started, load_before, backend, jobs)
     write_paper_index(docs_dir)
     return results
+
+
+def rewrite_reports(experiments_dir: str | Path = "examples/experiments", docs_dir: str | Path = "docs", *,
+                    only: list[str] | None = None, paper_code: str | Path | None = None) -> list[Path]:
+    """Rewrite each folder's report from the records it holds, without running anything, then the index.
+
+    For reading a run that was stopped midway: a folder with fewer records than its experiment has
+    trials gets a report marked partial (rates over the finished trials, with their intervals).
+    Tables 2-3 use the epoch choice its pre-step saved; before that exists they are left alone.
+
+    Returns
+    -------
+    list of Path
+        The reports written.
+    """
+    from sculpt.experiments.epochs import with_chosen_epochs
+    from sculpt.experiments.paper_index import write_paper_index
+    from sculpt.experiments.report import build_report
+
+    experiments_dir, docs_dir = Path(experiments_dir), Path(docs_dir)
+    if paper_code is None and (docs_dir / PAPER_CODE_RATES).is_file():
+        paper_code = docs_dir / PAPER_CODE_RATES
+    written = []
+    for step in steps_named(only):
+        folder = docs_dir / step.folder
+        records = next((p for p in (folder / RECORDS, folder / (RECORDS + ".gz")) if p.is_file()), None)
+        experiment, choice = load_experiment(experiments_dir / f"{step.name}.toml"), None
+        if step.epoch_prestep:
+            choice_file = folder / EPOCHS_FOLDER / CHOICE_NAME
+            if not choice_file.is_file():
+                continue
+            choice = json.loads(choice_file.read_text(encoding="utf-8"))
+            experiment = with_chosen_epochs(experiment, choice)
+        if records is not None:
+            written.append(build_report(records, folder, paper_code=paper_code, epoch_choice=choice,
+                                        planned=len(experiment)))
+    write_paper_index(docs_dir)
+    return written
 
 
 def _load() -> list[float] | None:
