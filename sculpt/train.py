@@ -491,7 +491,10 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
         a trial's results are bit-identical whether it trains alone or packed with others.
     condense : bool, default False
         Train only the live hidden units (:mod:`sculpt.condensed`) when that drops at least a
-        quarter of the widths: much faster on pruned stacks, equal up to floating-point rounding.
+        quarter of the widths, and only the live inputs of a noise-free task when a quarter of
+        them is dead: much faster on pruned stacks, equal up to floating-point rounding. A
+        condensed stack that is small (:data:`sculpt.prune.threads.SMALL_NETWORK_WEIGHTS`)
+        trains on one torch thread, as small networks do.
 
     Returns
     -------
@@ -511,16 +514,32 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
                           f"{len(lrs)} and {len(generators)}")
     for one_lr in lrs:
         _check_train_args(task, one_lr, batch_size, epochs, validation_loss, model)
+    settings = dict(spans=spans, lrs=lrs, generators=generators, batch_size=batch_size, epochs=epochs,
+                    active=active, weight_decay=weight_decay, validation_loss=validation_loss,
+                    eval_chunk_rows=eval_chunk_rows, metric=metric, segments=segments)
     if condense and fastpath.applies(model, regularizer, loss):
         from sculpt import condensed
 
         if condensed.worth_condensing(model):
-            small, index = condensed.condense(model)
-            result = train(small, task, lr=lr, batch_size=batch_size, epochs=epochs, generator=generator,
-                           active=active, weight_decay=weight_decay, validation_loss=validation_loss,
-                           eval_chunk_rows=eval_chunk_rows, metric=metric, segments=segments)
-            condensed.scatter_back(model, small, index)
+            inputs = condensed.inputs_to_keep(model, task)
+            small, index = condensed.condense(model, inputs)
+            small_task = task if inputs is None else condensed.select_inputs(task, inputs)
+            with condensed.threads_for(small):
+                result = _train_stack(small, small_task, exact_gradients=False, **settings)
+            condensed.scatter_back(model, small, index, inputs)
             return result
+    return _train_stack(model, task, regularizer=regularizer, loss=loss, **settings)
+
+
+def _train_stack(model: MaskedMLP, task, *, spans, lrs, generators, batch_size, epochs, active, weight_decay,
+                 validation_loss, eval_chunk_rows, metric, segments, regularizer=None, loss=None,
+                 exact_gradients: bool = True) -> TrainResult:
+    """The training loop of :func:`train` on checked arguments.
+
+    ``exact_gradients=False`` lets the hand-written step sum the weight gradients in its faster
+    order (:class:`sculpt.fastpath.BCEReLUStep`); the condensed path, already equal only up to
+    rounding, uses it.
+    """
     device = model.device
     Xtr, Ytr = _as_tensors(task.train, device)
     Xva, Yva = _as_tensors(task.validation, device)
@@ -541,7 +560,8 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
     best = _BestEpoch(params)
     seed_grad = torch.ones((), device=device)  # d(sum of losses)/d(itself), made once
     # the hand-written backward (bit-identical gradients) where it applies, autograd otherwise
-    fast_step = fastpath.BCEReLUStep(model, weight, spans) if fastpath.applies(model, regularizer, loss) else None
+    fast_step = (fastpath.BCEReLUStep(model, weight, spans, exact=exact_gradients)
+                 if fastpath.applies(model, regularizer, loss) else None)
     validate = _Validation(model, Xva, Yva, task, fast_step=fast_step, chunk_rows=eval_chunk_rows, loss=loss,
                            metric=metric, segments=segments, validation_loss=validation_loss, batch_size=batch_size)
     for epoch in range(int(epochs)):

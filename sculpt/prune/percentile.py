@@ -3,7 +3,9 @@
 NumPy 2's percentile partitions the array at ``np.unique`` of the neighbour indices, and the first
 ``np.unique`` call of a process imports ``numpy.ma`` (about 5 ms, a twentieth of a whole small
 pruning trial); each call also runs some forty lines of Python around two numbers. The
-threshold needs neither: this is the same arithmetic on the two order statistics, in float64.
+threshold needs neither: this is the same arithmetic on the two order statistics, in float64,
+found by ``np.partition`` (linear time; a full sort of the 770,000 weights of an MNIST net took a
+tenth of a condensed edge round).
 
 With the values sorted as ``a``, NumPy takes the virtual index ``v = (n - 1) (q / 100)``, the
 neighbours ``a[floor(v)]``, ``a[floor(v) + 1]`` (both ``a[-1]`` when ``v >= n - 1``) and
@@ -36,16 +38,17 @@ def percentile(values: np.ndarray, q: float) -> float:
     -------
     float
     """
-    a = np.sort(values)
-    n = a.size
+    n = values.size
     virtual = (n - 1) * (float(q) / 100.0)
-    if math.isnan(a[-1]):  # NaN sorts last; NumPy then returns NaN
+    if np.isnan(values).any():  # NumPy returns NaN for a NaN anywhere
         return math.nan
     if virtual >= n - 1:
-        return float(a[-1])
+        return float(values.max())
     lower = 0 if virtual < 0 else int(math.floor(virtual))
     upper = 0 if virtual < 0 else lower + 1
     t = virtual - (0 if virtual < 0 else lower)
+    # the two order statistics by selection, not a full sort: the same two values
+    a = np.partition(values, (lower, upper))
     below, above = float(a[lower]), float(a[upper])
     diff = above - below
     if t >= 0.5:
