@@ -397,19 +397,24 @@ class StackAdam:
         torch._foreach_addcdiv_(params, exp_avg, denom, value=-lr / bias1)
 
 
-def _segment_epoch(X, Y, n: int, noise: float, generator, draw: bool):
+def _segment_epoch(X, Y, n: int, noise: float, generator, draw: bool, drawn_as=None):
     """One trial segment's epoch: (xs, ys, None) drawn for the whole epoch, or (None, None, order).
 
     A segment whose members all sit out (``draw=False``) draws nothing, so its generator advances
     exactly as when the trial trains alone; its members get the plain rows (their loss weight is 0).
+    ``drawn_as = (members, positions)``: the segment holds only these positions of a trial of
+    ``members``; the draws are made for the whole trial and the positions' rows kept.
     """
     N = X.shape[0]
     if not draw:
         return X.unsqueeze(0).expand(n, -1, -1), Y.unsqueeze(0).expand(n, -1, -1), None
-    order = torch.rand((n, N), generator=generator, device=X.device).argsort(dim=1)
-    if n * N * X.shape[1] > EPOCH_NOISE_LIMIT:
+    members = n if drawn_as is None else drawn_as[0]
+    order = torch.rand((members, N), generator=generator, device=X.device).argsort(dim=1)
+    if drawn_as is not None:
+        order = order[drawn_as[1]]
+    if members * N * X.shape[1] > EPOCH_NOISE_LIMIT:
         return None, None, order
-    return _noised(_rows(X, order), noise, generator), _rows(Y, order), None
+    return _noised(_rows(X, order), noise, generator, drawn_as), _rows(Y, order), None
 
 
 def _rows(table: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
@@ -417,22 +422,31 @@ def _rows(table: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     return table.index_select(0, order.reshape(-1)).view(*order.shape, table.shape[1])
 
 
-def _noised(x: torch.Tensor, noise: float, generator) -> torch.Tensor:
-    """``x + noise * N(0, 1)``, one fresh draw; computed in place on the draw (addition commutes exactly)."""
+def _noised(x: torch.Tensor, noise: float, generator, drawn_as=None) -> torch.Tensor:
+    """``x + noise * N(0, 1)``, one fresh draw; computed in place on the draw (addition commutes exactly).
+
+    With ``drawn_as = (members, positions)`` the draw is made for all ``members`` of the trial (so the
+    generator and every value are as in the whole trial) and the rows of ``positions`` are used.
+    """
     if not noise:
         return x
-    return torch.randn(x.shape, generator=generator, device=x.device).mul_(noise).add_(x)
+    if drawn_as is None:
+        return torch.randn(x.shape, generator=generator, device=x.device).mul_(noise).add_(x)
+    draw = torch.randn((drawn_as[0], *x.shape[1:]), generator=generator, device=x.device)
+    return draw[drawn_as[1]].mul_(noise).add_(x)
 
 
-def _epoch_batches(X, Y, spans, generators, draws, noise, batch_size):
+def _epoch_batches(X, Y, spans, generators, draws, noise, batch_size, drawn_as=None):
     """Yield (x, y) batches (E, b, in) / (E, b, out) of one epoch, noised on every draw.
 
     Each trial segment shuffles and noises its members from its own generator (a whole epoch of
-    noise at once unless that is above ``EPOCH_NOISE_LIMIT`` elements, then batch by batch).
+    noise at once unless that is above ``EPOCH_NOISE_LIMIT`` elements, then batch by batch);
+    ``drawn_as``: per segment, None or (members of its trial, positions held), see :func:`train`.
     """
     N = X.shape[0]
-    parts = [_segment_epoch(X, Y, hi - lo, noise, gen, draw)
-             for (lo, hi), gen, draw in zip(spans, generators, draws)]
+    drawn_as = drawn_as or [None] * len(spans)
+    parts = [_segment_epoch(X, Y, hi - lo, noise, gen, draw, whole)
+             for (lo, hi), gen, draw, whole in zip(spans, generators, draws, drawn_as)]
     if all(order is None for _, _, order in parts):
         xs = parts[0][0] if len(parts) == 1 else torch.cat([p[0] for p in parts])
         ys = parts[0][1] if len(parts) == 1 else torch.cat([p[1] for p in parts])
@@ -441,13 +455,13 @@ def _epoch_batches(X, Y, spans, generators, draws, noise, batch_size):
         return
     for s in range(0, N, batch_size):
         xb, yb = [], []
-        for (xs, ys, order), gen in zip(parts, generators):
+        for (xs, ys, order), gen, whole in zip(parts, generators, drawn_as):
             if order is None:
                 xb.append(xs[:, s:s + batch_size])
                 yb.append(ys[:, s:s + batch_size])
                 continue
             idx = order[:, s:s + batch_size]
-            xb.append(_noised(_rows(X, idx), noise, gen))
+            xb.append(_noised(_rows(X, idx), noise, gen, whole))
             yb.append(_rows(Y, idx))
         yield (xb[0], yb[0]) if len(xb) == 1 else (torch.cat(xb), torch.cat(yb))
 
@@ -456,7 +470,7 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
           generator, regularizer: Regularizer | None = None, active=None,
           weight_decay: float = WEIGHT_DECAY, validation_loss: Literal["mean", "paper"] = "mean",
           eval_chunk_rows: int = 8192, loss: Loss | None = None, metric=None, segments=None,
-          condense: bool = False) -> TrainResult:
+          condense: bool = False, drawn_as=None) -> TrainResult:
     """Train every member of ``model`` in place and leave it at its best epoch.
 
     Parameters
@@ -495,6 +509,11 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
         them is dead: much faster on pruned stacks, equal up to floating-point rounding. A
         condensed stack that is small (:data:`sculpt.prune.threads.SMALL_NETWORK_WEIGHTS`)
         trains on one torch thread, as small networks do.
+    drawn_as : list, optional
+        Per segment, None or ``(members, positions)``: the segment holds only these positions
+        (a LongTensor) of a trial of ``members``; shuffles and noise are drawn for the whole trial
+        and the positions' rows kept, so they train exactly as inside the whole trial
+        (:func:`sculpt.prune.driver.train_trying` uses it to leave idle members out).
 
     Returns
     -------
@@ -516,7 +535,7 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
         _check_train_args(task, one_lr, batch_size, epochs, validation_loss, model)
     settings = dict(spans=spans, lrs=lrs, generators=generators, batch_size=batch_size, epochs=epochs,
                     active=active, weight_decay=weight_decay, validation_loss=validation_loss,
-                    eval_chunk_rows=eval_chunk_rows, metric=metric, segments=segments)
+                    eval_chunk_rows=eval_chunk_rows, metric=metric, segments=segments, drawn_as=drawn_as)
     if condense and fastpath.applies(model, regularizer, loss):
         from sculpt import condensed
 
@@ -532,8 +551,8 @@ def train(model: MaskedMLP, task, *, lr, batch_size: int, epochs: int,
 
 
 def _train_stack(model: MaskedMLP, task, *, spans, lrs, generators, batch_size, epochs, active, weight_decay,
-                 validation_loss, eval_chunk_rows, metric, segments, regularizer=None, loss=None,
-                 exact_gradients: bool = True) -> TrainResult:
+                 validation_loss, eval_chunk_rows, metric, segments, drawn_as=None, regularizer=None,
+                 loss=None, exact_gradients: bool = True) -> TrainResult:
     """The training loop of :func:`train` on checked arguments.
 
     ``exact_gradients=False`` lets the hand-written step sum the weight gradients in its faster
@@ -565,7 +584,7 @@ def _train_stack(model: MaskedMLP, task, *, spans, lrs, generators, batch_size, 
     validate = _Validation(model, Xva, Yva, task, fast_step=fast_step, chunk_rows=eval_chunk_rows, loss=loss,
                            metric=metric, segments=segments, validation_loss=validation_loss, batch_size=batch_size)
     for epoch in range(int(epochs)):
-        for x, y in _epoch_batches(Xtr, Ytr, spans, generators, draws, task.noise, int(batch_size)):
+        for x, y in _epoch_batches(Xtr, Ytr, spans, generators, draws, task.noise, int(batch_size), drawn_as):
             if fast_step is not None:
                 optimizer.step(fast_step(x, y))
                 continue

@@ -201,3 +201,52 @@ def test_a_pack_leaves_out_the_trials_that_sit_a_round_out():
         assert torch.equal(a, b)
     np.testing.assert_array_equal(acc[trying], ref.val_accuracy[trying])
     assert np.isnan(acc[:2]).all() and not np.isnan(acc[2:]).any()  # trial 0 was left out
+
+
+@pytest.mark.parametrize("noise_limit", [None, 1])  # 1: the noise drawn batch by batch
+def test_idle_member_chunks_are_left_out_and_the_rest_trains_bit_identically(monkeypatch, noise_limit):
+    from sculpt import train as train_module
+    from sculpt.prune.driver import held_positions, member_chunk, train_trying
+
+    if noise_limit is not None:
+        monkeypatch.setattr(train_module, "EPOCH_NOISE_LIMIT", noise_limit)
+    task = reference_task("input-separable")
+    assert task.noise > 0  # the draws are made for whole trials, so noise must be on to test it
+    arch = [4, 24, 24, 4]
+    assert member_chunk(arch) == 16 and member_chunk([4, 24, 24, 16]) == 8
+    trying = np.zeros(46, dtype=bool)
+    trying[[20, 39, 43]] = True  # trial 0 (40 members): chunks 16-31 and 32-39; trial 1 (6): all of it
+    assert held_positions(trying[:40], 16).tolist() == list(range(16, 40))
+    kwargs = dict(lr=[0.05, 0.1], batch_size=8, epochs=3, segments=[40, 6])
+    gens = lambda: [torch.Generator().manual_seed(s) for s in (1, 2)]
+    compact, full = _masked_model(arch, members=46), _masked_model(arch, members=46)
+    seen = []
+    real_train = train_module.train
+    monkeypatch.setattr("sculpt.prune.driver.train", lambda model, task, **kw: (
+        seen.append(model.members), real_train(model, task, **kw))[1])
+    acc = train_trying(compact, task, trying, dict(kwargs, generator=gens()))
+    ref = train(full, task, active=torch.from_numpy(trying), **dict(kwargs, generator=gens()))
+    assert seen == [30]  # 24 + 6 of 46 members trained
+    for a, b in zip(compact.parameters(), full.parameters()):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(acc[trying], ref.val_accuracy[trying])
+    assert np.isnan(acc[:16]).all() and not np.isnan(acc[16:]).any()
+
+
+def test_idle_members_ride_along_when_a_kernel_may_split_its_range(monkeypatch):
+    from sculpt.prune.driver import train_trying
+
+    task = reference_task("input-separable")
+    trying = np.zeros(40, dtype=bool)
+    trying[3] = True
+    seen = []
+    real_train = train
+    monkeypatch.setattr("sculpt.prune.driver.train", lambda model, task, **kw: (
+        seen.append(model.members), real_train(model, task, **kw))[1])
+    torch.set_num_threads(2)
+    try:
+        train_trying(_masked_model([4, 24, 24, 4], members=40), task, trying,
+                     dict(lr=0.05, batch_size=8, epochs=1, generator=torch.Generator().manual_seed(1)))
+    finally:
+        torch.set_num_threads(1)
+    assert seen == [40]  # several threads: nothing is left out (the split points follow the length)

@@ -6,6 +6,7 @@ accepted and become the new rewind point, the others are rewound to their last a
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -118,27 +119,37 @@ def run_stage(model: MaskedMLP, task, stage: Stage, schedule: HalvingSchedule, *
 def train_trying(model: MaskedMLP, task, trying: np.ndarray, train_kwargs: dict) -> np.ndarray:
     """Retrain the members in ``trying``; returns every member's validation accuracy (NaN: left out).
 
-    Members that do not try ride along in the stack with loss weight 0 and are restored. In a stack
-    of packed trials (``train_kwargs["segments"]``), a trial none of whose members tries this round
-    is left out of the stack altogether (once most trials of a pack have finished a stage, the
-    stack shrinks to the ones still going). A trial kept in is kept whole, so each of its members
-    sits where it sits when the trial runs alone and its numbers stay bit-identical.
+    Members that do not try and cannot be left out ride along in the stack with loss weight 0 and
+    are restored. What is left out keeps every number of the members that train bit-identical:
+
+    * a trial of a pack (``train_kwargs["segments"]``) none of whose members tries this round is
+      left out altogether (once most trials of a pack have finished a stage, the stack shrinks to
+      the ones still going);
+    * inside a trial, on one CPU thread, so is every aligned chunk of :func:`member_chunk` members
+      none of which tries (late in a stage a few of a grid's 70 members are still going).
+
+    The members kept sit where the element-wise kernels treat them as in the whole trial, and the
+    shuffles and noise are drawn for the whole trial (``train(drawn_as=...)``).
     """
     from sculpt.train import member_segments
 
     E = model.members
     segments = train_kwargs.get("segments")
     spans = member_segments(E, segments)
-    keep = [k for k, (lo, hi) in enumerate(spans) if trying[lo:hi].any()]
-    if segments is None or len(keep) == len(spans):
+    chunk = member_chunk(model.arch) if _chunks_are_exact(model) else None
+    held = [held_positions(trying[lo:hi], chunk) for lo, hi in spans]
+    keep = [k for k, positions in enumerate(held) if len(positions)]
+    if all(len(positions) == hi - lo for positions, (lo, hi) in zip(held, spans)):
         active = None if trying.all() else torch.from_numpy(trying).to(model.device)
         return train(model, task, active=active, **train_kwargs).val_accuracy
-    index = np.concatenate([np.arange(*spans[k]) for k in keep])
+    index = np.concatenate([spans[k][0] + held[k] for k in keep])
     part = model.select(index)
     sub_trying = trying[index]
     pick = lambda value: [value[k] for k in keep] if isinstance(value, (list, tuple)) else value
-    kwargs = dict(train_kwargs, segments=[spans[k][1] - spans[k][0] for k in keep],
-                  generator=pick(train_kwargs["generator"]), lr=pick(train_kwargs["lr"]))
+    drawn_as = [None if len(held[k]) == spans[k][1] - spans[k][0] else
+                (spans[k][1] - spans[k][0], torch.from_numpy(held[k]).to(model.device)) for k in keep]
+    kwargs = dict(train_kwargs, segments=[len(held[k]) for k in keep], generator=pick(train_kwargs["generator"]),
+                  lr=pick(train_kwargs["lr"]), drawn_as=drawn_as)
     active = None if sub_trying.all() else torch.from_numpy(sub_trying).to(model.device)
     result = train(part, task, active=active, **kwargs)
     index_t = torch.from_numpy(index).to(model.device)
@@ -148,3 +159,51 @@ def train_trying(model: MaskedMLP, task, trying: np.ndarray, train_kwargs: dict)
     val_accuracy = np.full(E, np.nan)
     val_accuracy[index] = result.val_accuracy
     return val_accuracy
+
+
+# torch's CPU element-wise kernels walk a tensor from its first element in vector steps (2 x 16
+# floats with AVX-512) and finish with a scalar tail, and the two can round a transcendental result
+# (the sigmoid, Adam's update) differently. A member's elements are walked alike in a shorter stack
+# when the members left out before it span a multiple of the step and the trial's last member stays
+# last; 64 elements cover every step size torch uses for float32.
+ALIGN_ELEMENTS = 64
+
+
+def member_chunk(arch) -> int:
+    """Members per aligned chunk: ``chunk * b`` is a multiple of :data:`ALIGN_ELEMENTS` for every block.
+
+    Each member's block of a per-trial tensor (a weight, a bias, its Adam moments, a batch's
+    activations or logits) is a multiple of one layer's width, so the chunk is
+    ``ALIGN_ELEMENTS / gcd(ALIGN_ELEMENTS, widths)``: 16 members for widths 36 / 48 / 60 with 4
+    outputs, 8 for widths 24 with 16 outputs.
+    """
+    return ALIGN_ELEMENTS // math.gcd(ALIGN_ELEMENTS, *[int(w) for w in arch[1:]])
+
+
+def _chunks_are_exact(model: MaskedMLP) -> bool:
+    # with several threads a kernel splits its range where the tensor's length says, and on a GPU the
+    # vector width follows the pointers' alignment, so leaving members out would move their numbers
+    return model.device.type == "cpu" and torch.get_num_threads() == 1
+
+
+def held_positions(trying: np.ndarray, chunk: int | None) -> np.ndarray:
+    """Positions in one trial to keep in the stack: its aligned chunks holding a trying member.
+
+    ``chunk=None``: the whole trial if any member tries, else nothing.
+
+    Examples
+    --------
+    >>> held_positions(np.array([0, 0, 0, 1, 0, 0, 0], bool), 2).tolist()
+    [2, 3]
+    >>> held_positions(np.array([1, 0, 0, 0, 0, 0, 1], bool), 4).tolist()
+    [0, 1, 2, 3, 4, 5, 6]
+    >>> held_positions(np.array([0, 0, 0, 0, 0, 1, 0], bool), 4).tolist()
+    [4, 5, 6]
+    """
+    n = len(trying)
+    if chunk is None:
+        return np.arange(n) if trying.any() else np.zeros(0, dtype=np.int64)
+    starts = [lo for lo in range(0, n, chunk) if trying[lo:lo + chunk].any()]
+    if not starts:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.arange(lo, min(lo + chunk, n)) for lo in starts])
