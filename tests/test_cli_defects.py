@@ -257,7 +257,11 @@ def test_failed_drawing_keeps_the_run(tmp_path, capsys, monkeypatch):
     def broken(graph, fmt, target):
         raise RenderError(f"cannot render {target}: graphviz dot failed (out of memory)")
 
+    def broken_formats(graph, formats, targets):  # the svg + png of a run come from one dot call
+        return broken(graph, formats[0], targets[0])
+
     monkeypatch.setattr("sculpt.render.graphviz_io._pipe", broken)
+    monkeypatch.setattr("sculpt.render.graphviz_io._pipe_formats", broken_formats)
     out = tmp_path / "r"
     assert main(["run", "input-separable", "--out", str(out), "--p-u", "70", "--p-e", "2.5", "--no-spectral"]) == 0
     captured = capsys.readouterr()

@@ -157,3 +157,34 @@ def test_comparison_rows_align_inputs_and_outputs():
     rows = re.findall(r"\{\s*rank=same\s*((?:\S+\s*)+?)\}", text)
     assert rows[0].split() == ["x0", "x1", "x2", "x3", "rec_in0", "rec_in1"]
     assert rows[-1].split() == ["y0", "y1", "y2", "y3", "rec_out2"]
+
+
+def test_all_formats_come_from_one_layout_with_the_bytes_of_one_call_each(tmp_path):
+    import shutil
+
+    from sculpt.render.functiongraph import draw_function_graph
+    from sculpt.render.graphviz_io import save_graph
+
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz dot is not installed")
+    drawing = draw_function_graph(catalog.get("reused"))
+    written, note = save_graph(drawing, tmp_path / "g", formats=("svg", "png"))
+    assert note is None and [p.name for p in written] == ["g.gv", "g.svg", "g.png"]
+    for fmt in ("svg", "png"):
+        assert (tmp_path / f"g.{fmt}").read_bytes() == drawing.pipe(format=fmt)
+
+
+def test_a_failing_dot_over_several_formats_names_the_first_target(tmp_path, monkeypatch):
+    import shutil
+
+    from sculpt.errors import RenderError
+    from sculpt.render.functiongraph import draw_function_graph
+    from sculpt.render.graphviz_io import save_graph
+
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz dot is not installed")
+    drawing = draw_function_graph(catalog.get("reused"))
+    drawing.body.append("  this is not dot {{{\n")
+    with pytest.raises(RenderError, match=r"cannot render .*g\.svg: graphviz dot failed \(.*syntax error"):
+        save_graph(drawing, tmp_path / "g", formats=("svg", "png"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.gv"]  # nothing half-written
