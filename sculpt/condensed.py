@@ -10,17 +10,17 @@ members (padding slots are dead units of that member, so every padding weight is
 A unit is live when it has a kept incoming or a kept outgoing edge: a unit that lost only its
 incoming edges still has outgoing weights that weight decay moves, so it is kept. Dead units are
 exactly zero in the dense stack and stay so, so the condensed network computes the same function
-with the same parameters.
+with the same parameters. The floating-point sums of a matmul are grouped by the kernel, though,
+and that grouping depends on the inner dimension, so dropping the zero terms changes results in
+the last bits (about half of the activations differ by an ulp or so), and a pruning decision at an
+accuracy threshold can then flip. ``condense=False`` (the default of :func:`sculpt.prune.prune_grid`)
+keeps the dense masked arithmetic, bit-identical to earlier releases.
 
 The input layer is shared by all members, so it is condensed by columns of the data instead:
 :func:`live_inputs` lists the inputs with a kept edge in some member, and :func:`select_inputs`
 gathers those columns of every split ONCE per retraining (a copy of the data, worth it when a
 good share of the inputs is dead, see :data:`MIN_INPUT_SAVING`). Only for noise-free tasks: the
-training noise is drawn per input element, so fewer columns would draw a different stream. The floating-point sums of a matmul are grouped by the kernel, though,
-and that grouping depends on the inner dimension, so dropping the zero terms changes results in
-the last bits (about half of the activations differ by an ulp or so), and a pruning decision at an
-accuracy threshold can then flip. ``condense=False`` (the default of :func:`sculpt.prune.prune_grid`)
-keeps the dense masked arithmetic, bit-identical to earlier releases.
+training noise is drawn per input element, so fewer columns would draw a different stream.
 
 Examples
 --------
