@@ -361,7 +361,7 @@ def build_report(records_path: str | Path, out_dir: str | Path, *, paper_code: s
     ok, failed, note = latest_records(records_path)
     ok = complete_scores(ok)
     context = {"paper_code": paper_numbers.load_paper_code_rates(paper_code), "epoch_choice": epoch_choice}
-    lines = [f"# Report: {Path(records_path).name}", ""]
+    lines = [f"# Report: {Path(records_path).name.removesuffix('.gz')}", ""]  # the same title from either copy
     experiments = sorted({r.get("experiment", "") for r in ok + failed})
     lines.append(f"- experiments: {', '.join(e or '(unnamed)' for e in experiments) or 'none'}")
     of_planned = f" of {planned} planned" if planned is not None else ""
