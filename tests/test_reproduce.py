@@ -224,3 +224,24 @@ def test_corrupt_gzipped_records_are_one_error_and_left_in_place(tiny_experiment
     with pytest.raises(SnapshotError, match="records.jsonl.gz: not a readable gzip file"):
         rp.reproduce(tiny_experiments, tmp_path / "docs", only=["figure7"], backend="serial", progress=False)
     assert sorted(p.name for p in packed.parent.iterdir()) == ["records.jsonl.gz"]
+
+
+def test_paper_index_names_the_hierarchy_gap_for_figure12_bars_outside(tmp_path):
+    from sculpt.experiments.paper_index import write_paper_index
+    from sculpt.experiments.records import RecordWriter
+    from sculpt.experiments.report import build_report
+
+    docs = tmp_path / "docs"
+    with RecordWriter(docs / "figure12" / "records.jsonl") as writer:
+        for k in range(8):
+            writer.write({"trial_id": f"h{k}", "experiment": "figure12", "figure": "fig12", "kind": "sculpt",
+                          "status": "ok", "config": {"graph": "hierarchical-use2", "arch": [36, 36], "seed": k},
+                          "metrics": {}, "densities": {}, "modules": None, "timings": {},
+                          "score": {"hierarchical_exact": k == 0, "inputs_split": True, "outputs_split": True,
+                                    "hierarchical_intermediate": True}})
+    build_report(docs / "figure12" / "records.jsonl", docs / "figure12", planned=144)
+    text = write_paper_index(docs).read_text()
+    assert "| fig12b hierarchical-use2 hierarchical_exact (2 HL) | 1.00 | 0.12 (1/8) |" in text
+    assert "| nothing yet |" not in text and "the hierarchy gap (below) |" in text
+    assert text.count("**The hierarchy gap** ([docs/figure12](../figure12/index.md)):") == 1
+    assert "(partial: 8 of 144 trials;" in text
