@@ -224,8 +224,7 @@ def reproduce(experiments_dir: str | Path = "examples/experiments", docs_dir: st
     from sculpt.experiments.runner import run_grid
 
     experiments_dir, docs_dir = Path(experiments_dir), Path(docs_dir)
-    if paper_code is None and (docs_dir / PAPER_CODE_RATES).is_file():
-        paper_code = docs_dir / PAPER_CODE_RATES
+    paper_code = _paper_code_rates(docs_dir, paper_code)
     results = []
     started, load_before = time.perf_counter(), _load()
 
@@ -274,24 +273,29 @@ def rewrite_reports(experiments_dir: str | Path = "examples/experiments", docs_d
     from sculpt.experiments.report import build_report
 
     experiments_dir, docs_dir = Path(experiments_dir), Path(docs_dir)
-    if paper_code is None and (docs_dir / PAPER_CODE_RATES).is_file():
-        paper_code = docs_dir / PAPER_CODE_RATES
+    paper_code = _paper_code_rates(docs_dir, paper_code)
     written = []
     for step in steps_named(only):
         folder = docs_dir / step.folder
         records = next((p for p in (folder / RECORDS, folder / (RECORDS + ".gz")) if p.is_file()), None)
+        choice_file = folder / EPOCHS_FOLDER / CHOICE_NAME
+        if records is None or (step.epoch_prestep and not choice_file.is_file()):
+            continue
         experiment, choice = load_experiment(experiments_dir / f"{step.name}.toml"), None
         if step.epoch_prestep:
-            choice_file = folder / EPOCHS_FOLDER / CHOICE_NAME
-            if not choice_file.is_file():
-                continue
             choice = json.loads(choice_file.read_text(encoding="utf-8"))
             experiment = with_chosen_epochs(experiment, choice)
-        if records is not None:
-            written.append(build_report(records, folder, paper_code=paper_code, epoch_choice=choice,
-                                        planned=len(experiment)))
+        written.append(build_report(records, folder, paper_code=paper_code, epoch_choice=choice,
+                                    planned=len(experiment)))
     write_paper_index(docs_dir)
     return written
+
+
+def _paper_code_rates(docs_dir: Path, paper_code):
+    """``paper_code``, else ``<docs_dir>/fidelity/paper_code_rates.json`` when it exists, else None."""
+    if paper_code is None and (docs_dir / PAPER_CODE_RATES).is_file():
+        return docs_dir / PAPER_CODE_RATES
+    return paper_code
 
 
 def _load() -> list[float] | None:
