@@ -213,7 +213,7 @@ def mnist(args) -> int:
     _remove_units(model, task, preset, args.unit_pp)
     n_weights = sum(a * b for a, b in zip(arch[:-1], arch[1:]))
 
-    def edge_round(condense: bool, rounds_kwargs=None) -> tuple[float, float]:
+    def edge_round(condense: bool) -> tuple[float, float]:
         """(wall, CPU) seconds of one edge round from the current state of ``model``."""
         start_pp = 100.0 * (1 - float(model.kept_weights()[0]) / n_weights)
         # the preset's rate, or less so that the round's target stays below 100 % (a round that
