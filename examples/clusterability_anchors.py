@@ -242,9 +242,12 @@ def plan(args) -> list[tuple[str, int, dict]]:
     return [(g, s, opts) for s in args.seeds for g, opts in groups]
 
 
-def conditions_of(anchor: str, group: str) -> list[str]:
-    """Records a group produces: control (both views) or only its pruned net for A10's regularisers."""
-    if anchor == "a9" or group == "control":
+def conditions_of(anchor: str, group: str, score_unpruned: bool = False) -> list[str]:
+    """Records a group produces: control (both views) or only its pruned net for A10's regularisers.
+
+    ``score_unpruned`` scores every A10 group's net before pruning too (the paper's CSV has them).
+    """
+    if anchor == "a9" or group == "control" or score_unpruned:
         return [f"{group}_unpruned", f"{group}_pruned"]
     return [f"{group}_pruned"]
 
@@ -266,6 +269,10 @@ def main(argv=None) -> int:
     parser.add_argument("--tf-threshold-norm", action="store_true",
                         help="a9 regularised arm: normalise in the pruning phase as the paper's TF code did "
                              "(x from threshold * W, see relu_rescale_normalize_), not as its Algorithm 2")
+    parser.add_argument("--score-unpruned", action="store_true",
+                        help="a10: also score each regularised / dropout net right before pruning")
+    parser.add_argument("--flush-denormals", action="store_true",
+                        help="train with float32 denormals flushed to zero, as TensorFlow runs its CPU kernels")
     parser.add_argument("--save-weights", type=Path, metavar="DIR",
                         help="also write each scored net's weights to DIR/<condition>_seed<seed>.npz")
     parser.add_argument("--train-limit", type=int, help="use only the first N training images (timing)")
@@ -274,6 +281,8 @@ def main(argv=None) -> int:
                         choices=("l1_entrywise", "tf_matrix_1norm", "fro", "spectral"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.flush_denormals and not torch.set_flush_denormal(True):
+        parser.error("--flush-denormals: this CPU cannot flush denormals (needs SSE3)")
     if args.anchor == "cnn":
         return run_cnn(args)
     small = args.anchor == "a9"
@@ -284,11 +293,13 @@ def main(argv=None) -> int:
         data["x_train"], data["y_train"] = data["x_train"][:args.train_limit], data["y_train"][:args.train_limit]
     done = done_keys(args.out)
     for group, seed, options in plan(args):
-        wanted = conditions_of(args.anchor, group)
+        wanted = conditions_of(args.anchor, group, args.score_unpruned)
         if all((c, seed) in done for c in wanted):
             continue
         if group == "l2" and args.tf_first_layer_l1:
             options = {**options, "first_layer_l1": options["l2"]}
+        if args.flush_denormals:
+            options = {**options, "flush_denormals": True}
         if small:  # recorded with every A9 net (records before 2026-12-01 lack it: block means)
             options = {**options, "downsample": args.downsample}
             if group == "regularised" and args.tf_threshold_norm:

@@ -9,7 +9,8 @@ p-count check = |ours - paper's count * runs / paper's runs| <= 1 (the scaled co
 3 of 3 against the paper's 3 of 5 is 1.2 off its 1.8 and fails). A condition passes when it has at
 least 3 runs and meets both checks; the report says how many do, per anchor.
 
-Run: ``python examples/clusterability_report.py --a10 docs/clusterability/records/a10.jsonl --a9
+Run: ``python examples/clusterability_report.py --a10 docs/clusterability/records/a10_l2_tf.jsonl
+docs/clusterability/records/a10.jsonl --a9
 docs/clusterability/records/a9.jsonl --cnn docs/clusterability/records/cnn.jsonl --out docs/clusterability
 --notes docs/clusterability/notes.md`` (the hand-written "What was run" and "Findings" text).
 """

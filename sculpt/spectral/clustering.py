@@ -360,7 +360,8 @@ def _diagnose(k: int, n: int, eigenvalues: np.ndarray, volumes: np.ndarray, n_co
                      f"{eigenvalues[k] - eigenvalues[k - 1]:.2e}; labels depend on k-means randomness")
     total = volumes.sum()
     if total > 0 and volumes.size and volumes.min() / total < TINY_CLUSTER_VOLUME:
-        notes.append(f"tiny cluster: smallest volume share {volumes.min() / total:.2e}")
+        notes.append(f"tiny cluster: smallest volume share {volumes.min() / total:.2e} (units whose weights "
+                     "decayed to ~0, e.g. dead units under L2 decay, form near-zero-cut clusters)")
     if k <= 2 or k >= n / 10:
         notes.append(f"k={k} with {n} nodes: the paper's significance tests were uninformative at k<=2 "
                      "and k>=N/10 leaves few nodes per cluster")
