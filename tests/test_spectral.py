@@ -238,6 +238,22 @@ def test_disconnected_graph_warns_and_cuts_zero():
     assert any("not connected (2 components)" in w for w in r.warnings)
 
 
+def test_unit_with_decayed_weights_collapses_the_ncut_and_warns():
+    # a hidden unit whose weights decayed to float32-denormal size (a dead unit under L2 decay, 2026-12-02's
+    # A10 runs): it is not degree 0, so it stays in the graph, becomes a zero-volume cluster, and the
+    # paper's cut / (vol + 1e-8) scores that cluster ~0 while the rest, one cluster, cuts almost nothing
+    blocks = [np.asarray(b, dtype=np.float64) for b in glorot_uniform([8, 6, 4], seed=0)]
+    blocks = [np.abs(b) for b in blocks]
+    healthy = spectral_clustering(graph_from_blocks(blocks), k=2, seed=0)
+    assert healthy.ncut > 0.1 and not any(w.startswith("tiny cluster") for w in healthy.warnings)
+    blocks[0][2, :] = 1e-40  # unit 2 of the hidden layer: incoming weights
+    blocks[1][:, 2] = 1e-40  # and outgoing
+    r = spectral_clustering(graph_from_blocks(blocks), k=2, seed=0)
+    assert r.ncut < 1e-20
+    assert np.sum(r.labels == r.labels[8 + 2]) == 1  # the decayed unit alone
+    assert any(w.startswith("tiny cluster") and "decayed to ~0" in w for w in r.warnings)
+
+
 def test_sparse_solvers_agree_with_dense():
     blocks = [b for b in glorot_uniform([300, 200, 200, 100], seed=0)]
     g = weight_graph(blocks)
