@@ -93,6 +93,36 @@ def test_reproduce_runs_resumes_and_indexes(tiny_experiments, tmp_path, one_torc
         (2, 2), (2, 2), (2, 2)]
 
 
+def test_a_stopped_run_logs_what_it_recorded(tiny_experiments, tmp_path, monkeypatch, one_torch_thread):
+    # stopped (Ctrl-C, or SIGTERM through the CLI) after one trial of the Tables 2-3 pre-step
+    from sculpt.experiments import runner
+
+    real = runner.run_grid
+    calls = []
+
+    def stopping_run_grid(experiment, **kwargs):
+        calls.append(experiment.name)
+        if len(calls) == 1:
+            return real(experiment, **kwargs)
+        real(experiment, **{**kwargs, "limit": 1})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_grid", stopping_run_grid)
+    docs = tmp_path / "docs"
+    with pytest.raises(KeyboardInterrupt):
+        rp.reproduce(tiny_experiments, docs, only=["figure7", "tables2_3"], backend="serial", progress=False)
+    (run,) = [json.loads(line) for line in (docs / "paper" / "runs.jsonl").read_text().splitlines()]
+    assert run["stopped_in"] == "tables2_3 (epoch pre-step)"
+    assert [(s["step"], s["ran"], s["failed"], s["skipped"], s["remaining"]) for s in run["steps"]] == [
+        ("figure7", 2, 0, 0, 0), ("tables2_3 (epoch pre-step)", 1, 0, 0, 1)]
+    # the next run resumes: the pre-step's one missing trial, then the rest
+    monkeypatch.setattr(runner, "run_grid", real)
+    results = rp.reproduce(tiny_experiments, docs, only=["figure7", "tables2_3"], backend="serial", progress=False)
+    assert [(r.step, r.ran, r.skipped) for r in results] == [
+        ("figure7", 0, 2), ("tables2_3 (epoch pre-step)", 1, 1), ("tables2_3", 2, 0)]
+    assert "| 3 (0), stopped during tables2_3 (epoch pre-step) |" in (docs / "paper" / "index.md").read_text()
+
+
 def test_stale_records_are_refused_unless_restarted(tiny_experiments, tmp_path, one_torch_thread):
     docs = tmp_path / "docs"
     (docs / "figure7").mkdir(parents=True)

@@ -252,7 +252,8 @@ def _last_runs(docs_dir: Path) -> list[str]:
     for r in runs[-10:]:
         ran, failed = sum(s["ran"] for s in r["steps"]), sum(s["failed"] for s in r["steps"])
         load = " / ".join(str(x[0]) if x else "-" for x in (r.get("load_before"), r.get("load_after")))
-        lines.append(f"| {r['date']} | {r['wall_s']:.0f} s | {ran} ({failed}) | {load} | {r.get('cpus')} | "
+        stopped = f", stopped during {r['stopped_in']}" if r.get("stopped_in") else ""
+        lines.append(f"| {r['date']} | {r['wall_s']:.0f} s | {ran} ({failed}){stopped} | {load} | {r.get('cpus')} | "
                      f"{r.get('backend')}, {r.get('jobs') or 'all cores'} |")
     return lines + [""]
 

@@ -5,7 +5,8 @@ fill (``docs/<folder>/``: ``records.jsonl``, the report, its figures). :func:`pl
 is behind each folder without running anything; :func:`reproduce` runs what is missing (always
 resuming: every finished trial is kept), rewrites each report and writes ``docs/paper/index.md``
 (:mod:`sculpt.experiments.paper_index`). Each run appends its wall time, the load average before
-and after, and per-step counts to ``docs/paper/runs.jsonl``.
+and after, and per-step counts to ``docs/paper/runs.jsonl``; a run stopped by Ctrl-C or SIGTERM logs
+the steps it finished and what the one under way recorded (``stopped_in``), then stops.
 
 Tables 2-3 take two steps: the epoch pre-step (dense networks only, records in
 ``docs/tables2_3/epochs/``, :mod:`sculpt.experiments.epochs`) and then the trials of the cells it
@@ -218,21 +219,40 @@ def reproduce(experiments_dir: str | Path = "examples/experiments", docs_dir: st
     -------
     list of StepResult
     """
-    from sculpt.experiments.epochs import choose_epochs, dense_experiment, with_chosen_epochs
     from sculpt.experiments.paper_index import write_paper_index
-    from sculpt.experiments.report import build_report
     from sculpt.experiments.runner import run_grid
 
     experiments_dir, docs_dir = Path(experiments_dir), Path(docs_dir)
     paper_code = _paper_code_rates(docs_dir, paper_code)
     results = []
     started, load_before = time.perf_counter(), _load()
+    running = {}  # the step under way: what a stopped run logs of it
 
     def run(name: str, experiment: Experiment, folder: Path) -> None:
         _prepare(folder, experiment, restart)
+        running.update(name=name, folder=folder, experiment=experiment, start=time.perf_counter(),
+                       before=_recorded_ids(folder))
         grid = run_grid(experiment, backend=backend, jobs=jobs, resume=True, address=address, out=folder,
                         progress=progress)
+        running.clear()
         results.append(StepResult(name, folder, grid.ran, grid.failed, grid.skipped, grid.remaining, grid.wall_s))
+
+    try:
+        _run_steps(only, experiments_dir, docs_dir, run, paper_code)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the CLI: the records written so far stay valid
+        stopped = _stopped_step(running) if running else None
+        _log_run(docs_dir, results + ([stopped] if stopped else []), time.perf_counter() - started, load_before,
+                 backend, jobs, stopped_in=stopped.step if stopped else "between steps")
+        raise
+    _log_run(docs_dir, results, time.perf_counter() - started, load_before, backend, jobs)
+    write_paper_index(docs_dir)
+    return results
+
+
+def _run_steps(only, experiments_dir: Path, docs_dir: Path, run, paper_code) -> None:
+    """Each step: its epoch pre-step where it has one, its trials, its report."""
+    from sculpt.experiments.epochs import choose_epochs, dense_experiment, with_chosen_epochs
+    from sculpt.experiments.report import build_report
 
     for step in steps_named(only):
         experiment = load_experiment(experiments_dir / f"{step.name}.toml")
@@ -250,9 +270,23 @@ def reproduce(experiments_dir: str | Path = "examples/experiments", docs_dir: st
             build_report(folder / RECORDS, folder, paper_code=paper_code, epoch_choice=choice,
                          planned=len(experiment))
         _pack(folder)
-    _log_run(docs_dir, results, time.perf_counter() - started, load_before, backend, jobs)
-    write_paper_index(docs_dir)
-    return results
+
+
+def _recorded_ids(folder: Path) -> dict[str, str]:
+    """trial id -> status of every record in ``folder`` (plain records; :func:`_prepare` unpacked them)."""
+    return {r["trial_id"]: r.get("status") for r in read_records(folder / RECORDS).records if "trial_id" in r}
+
+
+def _stopped_step(running: dict) -> StepResult:
+    """The step a stopped run was in: the trials it recorded before the stop."""
+    now = _recorded_ids(running["folder"])
+    new = {tid: status for tid, status in now.items() if tid not in running["before"]}
+    ok = {tid for tid, status in now.items() if status == "ok"}
+    return StepResult(running["name"], running["folder"], ran=len(new),
+                      failed=sum(status != "ok" for status in new.values()),
+                      skipped=sum(status == "ok" for status in running["before"].values()),
+                      remaining=sum(t.trial_id not in ok for t in running["experiment"].trials),
+                      wall_s=time.perf_counter() - running["start"])
 
 
 def rewrite_reports(experiments_dir: str | Path = "examples/experiments", docs_dir: str | Path = "docs", *,
@@ -306,9 +340,12 @@ def _load() -> list[float] | None:
 
 
 def _log_run(docs_dir: Path, results: list[StepResult], wall_s: float, load_before, backend: str,
-             jobs: int | None) -> None:
-    """Append this run's wall time, load and per-step counts to ``<docs>/paper/runs.jsonl``."""
-    entry = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_s": round(wall_s, 1),
+             jobs: int | None, stopped_in: str | None = None) -> None:
+    """Append this run's wall time, load and per-step counts to ``<docs>/paper/runs.jsonl``.
+
+    ``stopped_in``: the step during which the run was stopped (its entry counts what it recorded).
+    """
+    entry = {**({"stopped_in": stopped_in} if stopped_in else {}), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_s": round(wall_s, 1),
              "load_before": load_before, "load_after": _load(), "cpus": os.cpu_count(), "backend": backend,
              "jobs": jobs, "steps": [{"step": r.step, "ran": r.ran, "failed": r.failed, "skipped": r.skipped,
                                       "remaining": r.remaining, "wall_s": round(r.wall_s, 1)} for r in results]}
