@@ -256,6 +256,17 @@ def test_corrupt_gzipped_records_are_one_error_and_left_in_place(tiny_experiment
     assert sorted(p.name for p in packed.parent.iterdir()) == ["records.jsonl.gz"]
 
 
+def test_a_bar_one_trial_from_the_papers_count_says_so():
+    from sculpt.experiments.paper_index import known_about
+    from sculpt.experiments.paper_numbers import PaperValue
+
+    cell = PaperValue("tables2_3", "table3b", "non-modular", "non_modular_success", 1, 1.0, 4, lr=0.005,
+                      batch_size=1)
+    assert known_about(cell, {"successes": 3, "trials": 4}) == (
+        "one trial from the paper's count (3/4 against 4/4): with 4 trials a bar moves by 0.25")
+    assert known_about(cell, {"successes": 2, "trials": 4}) == "nothing yet"
+
+
 def test_paper_index_names_the_hierarchy_gap_for_figure12_bars_outside(tmp_path):
     from sculpt.experiments.paper_index import write_paper_index
     from sculpt.experiments.records import RecordWriter

@@ -99,7 +99,11 @@ def known_about(value: paper_numbers.PaperValue, entry: dict) -> str:
         notes.append("the hierarchy gap (below)")
     if value.panel == "table3a":
         notes.append("Table 3a's criterion (below)")
-    if not entry.get("trials") and (value.graph, value.hidden_layers, value.lr, value.batch_size) in X_BY_DRAW:
+    trials = entry.get("trials")
+    if trials and value.value is not None and abs(value.value * trials - entry["successes"]) <= 1:
+        notes.append(f"one trial from the paper's count ({entry['successes']}/{trials} against "
+                     f"{value.value * trials:.0f}/{trials}): with {trials} trials a bar moves by {1 / trials:.2f}")
+    if not trials and (value.graph, value.hidden_layers, value.lr, value.batch_size) in X_BY_DRAW:
         notes.append("the paper's code run here with its own random draws trains all four seeds: the X is the draw "
                      "(below)")
     return "; ".join(notes) or "nothing yet"
