@@ -18,9 +18,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from sculpt.experiments.paper_numbers import TABLES_2_3, TABLES_LR
+from sculpt.experiments.paper_numbers import paper_values
 from sculpt.reference import find_reference_dir, select_records
-from sculpt.stats import wilson_interval
+from sculpt.stats import consistent, wilson_interval
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from reproduce_figures import detect_all  # noqa: E402
@@ -66,26 +66,22 @@ def our_cells() -> dict:
     return cells
 
 
-def inside(k: int, n: int, paper: float) -> bool:
-    low, high = wilson_interval(k, n)
-    return low - 0.005 <= paper <= high + 0.005  # the paper's two-decimal rounding, as the reports
-
-
 def main() -> int:
-    _, _, batch_sizes, rates = TABLES_2_3["separable-reused"]
+    paper_rates = {(v.hidden_layers, v.lr, v.batch_size): v.value for v in paper_values("tables2_3")
+                   if v.graph == "separable-reused"}
     counts = {"Figure 7 criterion": 0, "exact structure": 0}
     cells = 0
     print("| hidden layers | lr | batch | paper | Figure 7 criterion | exact structure |")
     print("|---|---|---|---|---|---|")
     for (depth, lr, batch), scored in sorted(our_cells().items()):
-        paper = rates[depth][batch_sizes.index(batch)][TABLES_LR.index(lr)]
-        if not isinstance(paper, float):
+        paper = paper_rates[(depth, lr, batch)]
+        if paper is None:  # X or unreadable
             continue
         cells += 1
         n = len(scored)
         fig7, exact = sum(a for a, _ in scored), sum(b for _, b in scored)
-        counts["Figure 7 criterion"] += inside(fig7, n, paper)
-        counts["exact structure"] += inside(exact, n, paper)
+        counts["Figure 7 criterion"] += consistent(paper, wilson_interval(fig7, n))
+        counts["exact structure"] += consistent(paper, wilson_interval(exact, n))
         print(f"| {depth} | {lr} | {batch} | {paper:.2f} | {fig7}/{n} | {exact}/{n} |")
     print()
     print("cells consistent: " + ", ".join(f"{name} {k}/{cells}" for name, k in counts.items()))

@@ -345,10 +345,12 @@ def _log_run(docs_dir: Path, results: list[StepResult], wall_s: float, load_befo
 
     ``stopped_in``: the step during which the run was stopped (its entry counts what it recorded).
     """
-    entry = {**({"stopped_in": stopped_in} if stopped_in else {}), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_s": round(wall_s, 1),
+    entry = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_s": round(wall_s, 1),
              "load_before": load_before, "load_after": _load(), "cpus": os.cpu_count(), "backend": backend,
              "jobs": jobs, "steps": [{"step": r.step, "ran": r.ran, "failed": r.failed, "skipped": r.skipped,
                                       "remaining": r.remaining, "wall_s": round(r.wall_s, 1)} for r in results]}
+    if stopped_in:
+        entry["stopped_in"] = stopped_in
     target = docs_dir / RUNS_LOG
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "a", encoding="utf-8") as handle:
